@@ -1,0 +1,1 @@
+"""The Voila apps, shipped as package data."""

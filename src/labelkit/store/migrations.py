@@ -1,0 +1,61 @@
+"""Upgrade a store written by an older labelkit to the current table layout.
+
+A new store is created at `SCHEMA_VERSION` directly from tables.py. An older one is upgraded by
+running the steps from its version up, each in the same transaction as the version bump, so an
+interrupted upgrade leaves the older (still readable) layout. Plain DDL that both SQLite and
+PostgreSQL accept keeps this lighter than Alembic for a file that lives in a project folder.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from labelkit.errors import StoreError
+from labelkit.store import tables
+
+
+def _v1_to_v2(conn: sa.Connection) -> None:
+    """v2: resumable imports (the imports table; items remember the import that added them)."""
+    tables.imports.create(conn)
+    conn.exec_driver_sql("ALTER TABLE items ADD COLUMN import_id INTEGER REFERENCES imports(id)")
+    conn.exec_driver_sql("CREATE INDEX ix_items_import_id ON items (import_id)")
+
+
+STEPS = {1: _v1_to_v2}  # from version -> step to the next
+
+
+def stored_version(conn: sa.Connection) -> int | None:
+    """The layout version of the store, or None for an empty database."""
+    if not sa.inspect(conn).has_table("meta"):
+        return None
+    value = conn.execute(
+        sa.select(tables.meta.c.value).where(tables.meta.c.key == "schema_version")
+    ).scalar()
+    return int(value) if value is not None else None
+
+
+def set_version(conn: sa.Connection, version: int) -> None:
+    conn.execute(tables.meta.delete().where(tables.meta.c.key == "schema_version"))
+    conn.execute(tables.meta.insert().values(key="schema_version", value=version))
+
+
+def upgrade(engine: sa.Engine) -> int:
+    """Create or upgrade the store's tables; return the version found (0 when new)."""
+    with engine.begin() as conn:
+        found = stored_version(conn)
+        if found is None:
+            tables.metadata.create_all(conn)
+            set_version(conn, tables.SCHEMA_VERSION)
+            return 0
+    if found > tables.SCHEMA_VERSION:
+        raise StoreError(
+            f"this store has layout version {found}, newer than this labelkit "
+            f"({tables.SCHEMA_VERSION}): upgrade labelkit"
+        )
+    for version in range(found, tables.SCHEMA_VERSION):
+        with engine.begin() as conn:
+            if stored_version(conn) != version:  # another process upgraded meanwhile
+                continue
+            STEPS[version](conn)
+            set_version(conn, version + 1)
+    return found

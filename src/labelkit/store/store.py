@@ -1,0 +1,430 @@
+"""The label store: items, gold, annotators and append-only annotations in SQL.
+
+It knows no widget and no schema validation (the project does that); it guarantees that what a
+call reports as written is committed, and that a retried submit never writes twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from labelkit.errors import StoreError
+from labelkit.store import migrations
+from labelkit.store.tables import (
+    ANNOTATION_STATUSES,
+    annotations,
+    annotators,
+    gold,
+    imports,
+    items,
+    meta,
+)
+
+SQLITE_FILE = "labelkit.db"
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    key: str
+    data: dict
+    metadata: dict | None = None
+    suggestions: dict | None = None
+    language: str | None = None
+    level: int = 0
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class Annotation:
+    id: int
+    item_id: int
+    annotator_id: int
+    version: int
+    status: str
+    answer: dict | None
+    client_key: str
+    created: bool  # False when the client key had already been written (a retry)
+
+
+def sqlite_url(folder: str | Path) -> str:
+    return f"sqlite:///{Path(folder).resolve() / SQLITE_FILE}"
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine tuned for labeling: SQLite in WAL mode with durable commits, or PostgreSQL."""
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cursor.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Writers take the lock up front: no deadlock upgrading a read lock under contention.
+        immediate = conn.get_execution_options().get("labelkit_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """One project's labels in one database (a SQLite file or a PostgreSQL database)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        try:
+            self.upgraded_from = migrations.upgrade(
+                self.engine.execution_options(labelkit_write=True)
+            )
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open the label store: {exc.orig}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def writing(self) -> Iterator[sa.Connection]:
+        """A write transaction, committed when the block ends, rolled back on error."""
+        with self.engine.connect().execution_options(labelkit_write=True) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # ------------------------------------------------------------------ settings
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        with self.reading() as conn:
+            value = conn.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar()
+        return default if value is None else value
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.writing() as conn:
+            conn.execute(meta.delete().where(meta.c.key == key))
+            conn.execute(meta.insert().values(key=key, value=value))
+
+    # ------------------------------------------------------------------ annotators
+
+    def annotator_id(self, name: str, create: bool = True, role: str = "annotator") -> int:
+        """The id of annotator `name`, created on first use when `create`."""
+        name = name.strip()
+        if not name:
+            raise StoreError("an annotator needs a name")
+        query = sa.select(annotators.c.id).where(annotators.c.name == name)
+        with self.reading() as conn:
+            found = conn.execute(query).scalar()
+        if found is not None or not create:
+            if found is None:
+                raise StoreError(f"unknown annotator {name!r}")
+            return found
+        try:
+            with self.writing() as conn:
+                return conn.execute(
+                    annotators.insert().values(name=name, role=role).returning(annotators.c.id)
+                ).scalar_one()
+        except sa.exc.IntegrityError:  # created by another process meanwhile
+            with self.reading() as conn:
+                return conn.execute(query).scalar_one()
+
+    # ------------------------------------------------------------------ items
+
+    def _ready(self):
+        """Items whose import finished (a running or failed import's items are not served)."""
+        unfinished = sa.select(imports.c.id).where(imports.c.status != "done")
+        return sa.or_(items.c.import_id.is_(None), items.c.import_id.not_in(unfinished))
+
+    def item(self, item_id: int) -> Item:
+        with self.reading() as conn:
+            row = conn.execute(sa.select(*_ITEM_COLUMNS).where(items.c.id == item_id)).first()
+        if row is None:
+            raise StoreError(f"unknown item {item_id}")
+        return Item(**row._mapping)
+
+    def item_by_key(self, key: str) -> Item:
+        with self.reading() as conn:
+            row = conn.execute(sa.select(*_ITEM_COLUMNS).where(items.c.key == key)).first()
+        if row is None:
+            raise StoreError(f"unknown item {key!r}")
+        return Item(**row._mapping)
+
+    def gold_of(self, item_id: int) -> dict | None:
+        with self.reading() as conn:
+            row = conn.execute(sa.select(gold).where(gold.c.item_id == item_id)).first()
+        return None if row is None else {"answer": row.answer, "explanation": row.explanation}
+
+    def next_item(self, annotator_id: int, overlap: int = 1) -> Item | None:
+        """The next item this annotator has not touched that still needs answers.
+
+        Items closest to complete come first, so started items are finished before new ones;
+        within a count, items go in import order. Each query is a seek on (answer_count, id).
+        """
+        mine = sa.select(annotations.c.id).where(
+            annotations.c.item_id == items.c.id, annotations.c.annotator_id == annotator_id
+        )
+        with self.reading() as conn:
+            for count in range(overlap - 1, -1, -1):
+                row = conn.execute(
+                    sa.select(*_ITEM_COLUMNS)
+                    .where(items.c.answer_count == count, ~mine.exists(), self._ready())
+                    .order_by(items.c.id)
+                    .limit(1)
+                ).first()
+                if row is not None:
+                    return Item(**row._mapping)
+        return None
+
+    # ------------------------------------------------------------------ annotations
+
+    def submit(
+        self,
+        item_id: int,
+        annotator_id: int,
+        answer: dict | None,
+        *,
+        status: str = "submitted",
+        client_key: str | None = None,
+        comment: str | None = None,
+        duration_ms: int | None = None,
+    ) -> Annotation:
+        """Append an answer (or a skip / escalation) and commit before returning.
+
+        A second call with the same `client_key` returns the first annotation unchanged.
+        Answering an item again makes a new version; the older one stays.
+        """
+        if status not in ANNOTATION_STATUSES:
+            raise StoreError(f"status {status!r} is not one of {ANNOTATION_STATUSES}")
+        client_key = client_key or uuid.uuid4().hex
+        if len(client_key) > 64:
+            raise StoreError("a client key has at most 64 characters")
+        try:
+            with self.writing() as conn:
+                earlier = self._by_client_key(conn, client_key)
+                if earlier is not None:
+                    return self._same_request(earlier, item_id, annotator_id)
+                if conn.execute(sa.select(items.c.id).where(items.c.id == item_id)).first() is None:
+                    raise StoreError(f"unknown item {item_id}")
+                mine = sa.and_(
+                    annotations.c.item_id == item_id, annotations.c.annotator_id == annotator_id
+                )
+                previous = conn.execute(
+                    sa.select(
+                        sa.func.max(annotations.c.version),
+                        sa.func.count().filter(annotations.c.status == "submitted"),
+                    ).where(mine)
+                ).one()
+                version = (previous[0] or 0) + 1
+                new_id = conn.execute(
+                    annotations.insert()
+                    .values(
+                        item_id=item_id,
+                        annotator_id=annotator_id,
+                        version=version,
+                        status=status,
+                        answer=answer,
+                        comment=comment,
+                        duration_ms=duration_ms,
+                        client_key=client_key,
+                    )
+                    .returning(annotations.c.id)
+                ).scalar_one()
+                if status == "submitted" and previous[1] == 0:  # a new annotator for this item
+                    conn.execute(
+                        items.update()
+                        .where(items.c.id == item_id)
+                        .values(answer_count=items.c.answer_count + 1)
+                    )
+        except sa.exc.IntegrityError:
+            # Lost a race: the same client key (a concurrent retry) or the same version.
+            with self.reading() as conn:
+                earlier = self._by_client_key(conn, client_key)
+            if earlier is None:
+                raise
+            return self._same_request(earlier, item_id, annotator_id)
+        return Annotation(
+            new_id, item_id, annotator_id, version, status, answer, client_key, created=True
+        )
+
+    @staticmethod
+    def _by_client_key(conn: sa.Connection, client_key: str):
+        return conn.execute(
+            sa.select(annotations).where(annotations.c.client_key == client_key)
+        ).first()
+
+    @staticmethod
+    def _same_request(row, item_id: int, annotator_id: int) -> Annotation:
+        if (row.item_id, row.annotator_id) != (item_id, annotator_id):
+            raise StoreError("this client key was already used for another item or annotator")
+        return Annotation(
+            row.id,
+            row.item_id,
+            row.annotator_id,
+            row.version,
+            row.status,
+            row.answer,
+            row.client_key,
+            created=False,
+        )
+
+    def annotation_rows(self, current_only: bool = False) -> Iterator[dict]:
+        """Every annotation with its item key and annotator name, oldest first (streamed)."""
+        latest = (
+            sa.select(
+                annotations.c.item_id,
+                annotations.c.annotator_id,
+                sa.func.max(annotations.c.version).label("version"),
+            )
+            .group_by(annotations.c.item_id, annotations.c.annotator_id)
+            .subquery()
+        )
+        query = (
+            sa.select(
+                annotations.c.id,
+                items.c.key.label("item"),
+                annotations.c.item_id,
+                annotators.c.name.label("annotator"),
+                annotations.c.version,
+                annotations.c.status,
+                annotations.c.answer,
+                annotations.c.comment,
+                annotations.c.duration_ms,
+                annotations.c.created_at,
+                (latest.c.version.is_not(None)).label("current"),
+            )
+            .join(items, items.c.id == annotations.c.item_id)
+            .join(annotators, annotators.c.id == annotations.c.annotator_id)
+            .outerjoin(
+                latest,
+                sa.and_(
+                    latest.c.item_id == annotations.c.item_id,
+                    latest.c.annotator_id == annotations.c.annotator_id,
+                    latest.c.version == annotations.c.version,
+                ),
+            )
+            .order_by(annotations.c.id)
+        )
+        if current_only:
+            query = query.where(latest.c.version.is_not(None))
+        with self.reading() as conn:
+            for row in conn.execution_options(stream_results=True, yield_per=5000).execute(query):
+                yield dict(row._mapping)
+
+    def answered_items(self, annotator_id: int, limit: int = 500) -> list[int]:
+        """Items this annotator touched, in the order first touched (the newest `limit`)."""
+        first_touch = (
+            sa.select(annotations.c.item_id, sa.func.min(annotations.c.id).label("first"))
+            .where(annotations.c.annotator_id == annotator_id)
+            .group_by(annotations.c.item_id)
+            .order_by(sa.desc("first"))
+            .limit(limit)
+        )
+        with self.reading() as conn:
+            rows = conn.execute(first_touch).all()
+        return [row.item_id for row in reversed(rows)]
+
+    def latest(self, item_id: int, annotator_id: int) -> tuple[str, dict | None] | None:
+        """(status, answer) of this annotator's current version for the item, or None."""
+        query = (
+            sa.select(annotations.c.status, annotations.c.answer)
+            .where(annotations.c.item_id == item_id, annotations.c.annotator_id == annotator_id)
+            .order_by(annotations.c.version.desc())
+            .limit(1)
+        )
+        with self.reading() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (row.status, row.answer)
+
+    def annotator_counts(self, annotator_id: int, since) -> dict[str, int]:
+        """Items this annotator answered: in all, and since `since` (a UTC datetime)."""
+        mine = sa.and_(
+            annotations.c.annotator_id == annotator_id, annotations.c.status == "submitted"
+        )
+        items_answered = sa.func.count(sa.distinct(annotations.c.item_id))
+        with self.reading() as conn:
+            done = conn.execute(sa.select(items_answered).where(mine)).scalar_one()
+            today = conn.execute(
+                sa.select(items_answered).where(mine, annotations.c.created_at >= since)
+            ).scalar_one()
+        return {"done": done, "today": today}
+
+    # ------------------------------------------------------------------ counts
+
+    def counts(self, overlap: int = 1) -> dict[str, int]:
+        """Progress figures: items by state, annotations by status, annotators."""
+        with self.reading() as conn:
+            by_count = conn.execute(
+                sa.select(items.c.answer_count, sa.func.count())
+                .where(self._ready())
+                .group_by(items.c.answer_count)
+            ).all()
+            by_status = dict(
+                conn.execute(
+                    sa.select(annotations.c.status, sa.func.count()).group_by(annotations.c.status)
+                ).all()
+            )
+            n_gold = conn.execute(sa.select(sa.func.count()).select_from(gold)).scalar_one()
+            n_annotators = conn.execute(
+                sa.select(sa.func.count()).select_from(annotators)
+            ).scalar_one()
+            unfinished = conn.execute(
+                sa.select(sa.func.count()).select_from(imports).where(imports.c.status == "running")
+            ).scalar_one()
+        total = sum(n for _, n in by_count)
+        complete = sum(n for c, n in by_count if c >= overlap)
+        started = sum(n for c, n in by_count if 0 < c < overlap)
+        return {
+            "items": total,
+            "complete": complete,
+            "in_progress": started,
+            "not_started": total - complete - started,
+            "gold_items": n_gold,
+            "annotations": sum(by_status.values()),
+            **{status: by_status.get(status, 0) for status in ANNOTATION_STATUSES},
+            "annotators": n_annotators,
+            "unfinished_imports": unfinished,
+        }
+
+
+_ITEM_COLUMNS = (
+    items.c.id,
+    items.c.key,
+    items.c.data,
+    items.c.metadata,
+    items.c.suggestions,
+    items.c.language,
+    items.c.level,
+    items.c.sensitive,
+)
+
+
+def chunks(rows: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

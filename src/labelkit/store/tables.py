@@ -1,0 +1,117 @@
+"""The tables of a label store (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Annotations are append-only: an edit is a new row with a higher `version` for the same item and
+annotator; nothing is updated or deleted. `items.answer_count` is the one running counter (how
+many distinct annotators submitted an answer) so that finding the next item stays an index seek.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+SCHEMA_VERSION = 2  # bump with a step in migrations.py
+
+
+class JSONText(TypeDecorator):
+    """JSON stored as compact text: portable, and cheaper to write in bulk than native JSON."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return (
+            None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        )
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+def _now():
+    return sa.func.current_timestamp()
+
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", JSONText, nullable=False),
+)
+
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    # Same source file and options -> same fingerprint: lets an interrupted import resume.
+    sa.Column("fingerprint", sa.String(64), index=True),
+    sa.Column("status", sa.String(16), nullable=False),  # running | done | failed
+    sa.Column("rows_read", sa.Integer, nullable=False, default=0),
+    sa.Column("rows_added", sa.Integer, nullable=False, default=0),
+    sa.Column("started_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+
+items = sa.Table(
+    "items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),  # the source id or a hash
+    sa.Column("data", JSONText, nullable=False),  # field name -> value
+    sa.Column("content_hash", sa.String(32), nullable=False),
+    sa.Column("metadata", JSONText),  # shown to reviewers only
+    sa.Column("suggestions", JSONText),  # question -> model's pre-answer
+    sa.Column("language", sa.String(35)),
+    sa.Column("level", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sensitive", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("answer_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id")),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.Index("ix_items_answer_count_id", "answer_count", "id"),
+    sa.Index("ix_items_import_id", "import_id"),
+)
+
+gold = sa.Table(
+    "gold",
+    metadata,
+    sa.Column(
+        "item_id", sa.Integer, sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("answer", JSONText, nullable=False),
+    sa.Column("explanation", sa.Text, nullable=False, server_default=""),
+)
+
+annotators = sa.Table(
+    "annotators",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False, server_default="annotator"),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+)
+
+# reported: the annotator flagged the content itself (disturbing, broken, spam); see comment.
+ANNOTATION_STATUSES = ("submitted", "skipped", "escalated", "reported")
+
+annotations = sa.Table(
+    "annotations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), nullable=False),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("answer", JSONText),
+    sa.Column("comment", sa.Text),  # escalation reason, report note
+    sa.Column("duration_ms", sa.Integer),
+    # Sent by the client with each submit: a retry with the same key never writes twice.
+    sa.Column("client_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.UniqueConstraint("item_id", "annotator_id", "version", name="uq_annotation_version"),
+    sa.Index("ix_annotations_annotator_item", "annotator_id", "item_id"),
+)

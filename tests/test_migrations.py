@@ -1,0 +1,88 @@
+"""A store written by an older labelkit (layout v1) is upgraded when opened, data kept."""
+
+import pytest
+import sqlalchemy as sa
+
+from labelkit import Project
+from labelkit.errors import StoreError
+from labelkit.store import Store, sqlite_url
+from labelkit.store.tables import SCHEMA_VERSION
+
+# The v1 layout as labelkit 0.0 wrote it (before resumable imports). Frozen: never edit.
+V1_DDL = [
+    "CREATE TABLE meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE items (id INTEGER PRIMARY KEY, key VARCHAR(200) NOT NULL UNIQUE,
+        data TEXT NOT NULL, content_hash VARCHAR(32) NOT NULL, metadata TEXT, suggestions TEXT,
+        language VARCHAR(35), level INTEGER DEFAULT 0 NOT NULL,
+        sensitive BOOLEAN DEFAULT false NOT NULL, answer_count INTEGER DEFAULT 0 NOT NULL,
+        created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)""",
+    "CREATE INDEX ix_items_answer_count_id ON items (answer_count, id)",
+    """CREATE TABLE gold (item_id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+        answer TEXT NOT NULL, explanation TEXT DEFAULT '' NOT NULL)""",
+    """CREATE TABLE annotators (id INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL UNIQUE,
+        role VARCHAR(16) DEFAULT 'annotator' NOT NULL,
+        created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)""",
+    """CREATE TABLE annotations (id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        annotator_id INTEGER NOT NULL REFERENCES annotators(id), version INTEGER NOT NULL,
+        status VARCHAR(16) NOT NULL, answer TEXT, comment TEXT, duration_ms INTEGER,
+        client_key VARCHAR(64) NOT NULL UNIQUE, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+        CONSTRAINT uq_annotation_version UNIQUE (item_id, annotator_id, version))""",
+    "CREATE INDEX ix_annotations_annotator_item ON annotations (annotator_id, item_id)",
+    "INSERT INTO meta VALUES ('schema_version', '1')",
+    """INSERT INTO items (key, data, content_hash) VALUES
+        ('old-1', '{"text":"an item from v1"}', 'h1'), ('old-2', '{"text":"another"}', 'h2')""",
+    "INSERT INTO annotators (name) VALUES ('ana')",
+    """INSERT INTO annotations (item_id, annotator_id, version, status, answer, client_key)
+        VALUES (1, 1, 1, 'submitted', '{"label":"billing"}', 'v1-key')""",
+    "UPDATE items SET answer_count = 1 WHERE id = 1",
+]
+
+
+def write_v1_store(url: str) -> None:
+    engine = sa.create_engine(url)
+    postgres = url.startswith("postgresql")
+    with engine.begin() as conn:
+        for statement in V1_DDL:
+            if postgres:
+                statement = statement.replace("INTEGER PRIMARY KEY", "SERIAL PRIMARY KEY")
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def test_v1_store_is_upgraded_on_open(tmp_path, db_url):
+    folder = tmp_path / "p"
+    Project.create(folder, "classification", db_url=db_url).close()
+    url = db_url or sqlite_url(folder)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # replace the fresh tables with a v1 store
+        for table in ["annotations", "gold", "items", "imports", "annotators", "meta"]:
+            conn.exec_driver_sql(f"DROP TABLE {table}")
+    engine.dispose()
+    write_v1_store(url)
+
+    with Project.open(folder, db_url=db_url) as project:
+        assert project.store.upgraded_from == 1
+        assert project.store.get_meta("schema_version") == SCHEMA_VERSION
+        # old answers are all there, and the new features work on the upgraded store
+        assert list(project.annotations()["answer"]) == [{"label": "billing"}]
+        assert project.next_item("ana").key == "old-2"
+        new_items = tmp_path / "new.jsonl"
+        new_items.write_text('{"id": "new-1", "text": "after the upgrade"}\n')
+        report = project.import_items(new_items, id_column="id", progress=False)
+        assert report.added == 1
+        assert project.progress()["items"] == 3
+    # opening again does nothing more
+    with Project.open(folder, db_url=db_url) as project:
+        assert project.store.upgraded_from == SCHEMA_VERSION
+
+
+def test_store_from_a_newer_labelkit_is_refused(tmp_path):
+    url = sqlite_url(tmp_path)
+    Store(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    engine.dispose()
+    with pytest.raises(StoreError, match="newer than this labelkit"):
+        Store(url)
