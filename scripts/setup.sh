@@ -47,10 +47,21 @@ setup_postgres() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 }
 
-# Later: setup_chromium (browser tests) and setup_label_studio (its own venv) go here,
-# one function per service, called below under --test.
+# Browser tests drive Debian's Chromium with Playwright. Never `playwright install`: it
+# downloads its own browser, which cannot be fetched here.
+setup_chromium() {
+  if command -v chromium >/dev/null; then
+    return 0
+  fi
+  echo "setup: installing Chromium (apt-get)..."
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
+# Later: setup_label_studio (its own venv) goes here, called below under --test.
 
 setup_venv
 if [ "$WITH_TEST" = 1 ]; then
   setup_postgres
+  setup_chromium
 fi

@@ -71,7 +71,12 @@ def test_double_submit_writes_once(project):
     # the second press carries the old token and the same client key
     widget._on_action(
         widget,
-        {"action": "submit", "token": token, "client_key": "key-000001", "answer": {"label": "billing"}},
+        {
+            "action": "submit",
+            "token": token,
+            "client_key": "key-000001",
+            "answer": {"label": "billing"},
+        },
         [],
     )
     assert first["ok"] and not browser.acks[-1]["ok"]
@@ -179,7 +184,7 @@ def test_hostile_text_is_sanitized_before_it_becomes_html(tmp_path):
     fields = widget.item["fields"]
     assert fields["prompt"] == {"text": HOSTILE}  # plain text: the browser uses textContent
     html = fields["response_a"]["html"]
-    assert "<script" not in html and "<img" not in html and "href=\"javascript" not in html
+    assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
     assert "&lt;script&gt;" in html
     assert fields["response_b"]["html"].strip() == "<p><strong>fine</strong></p>"
     assert widget.task["compare"] == ["response_a", "response_b"]

@@ -8,6 +8,7 @@ Jupyter's server leaves Nagle's algorithm on, which holds back small websocket f
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import sys
@@ -48,10 +49,8 @@ def _no_delay_on_every_stream() -> None:
 
     def init(self, socket, *args, **kwargs):
         original_init(self, socket, *args, **kwargs)
-        try:
+        with contextlib.suppress(OSError):  # not a TCP socket (a unix socket): nothing to do
             self.set_nodelay(True)
-        except OSError:  # not a TCP socket (a unix socket): nothing to do
-            pass
 
     IOStream.__init__ = init
 

@@ -54,7 +54,9 @@ class LabelWidget(anywidget.AnyWidget):
     def __init__(self, session: LabelSession, keymap: dict | None = None, **kwargs):
         unknown = set(keymap or {}) - set(DEFAULT_KEYMAP)
         if unknown:
-            raise LabelkitError(f"unknown key map actions {sorted(unknown)}; known: {list(DEFAULT_KEYMAP)}")
+            raise LabelkitError(
+                f"unknown key map actions {sorted(unknown)}; known: {list(DEFAULT_KEYMAP)}"
+            )
         super().__init__(**kwargs)
         self.session = session
         self.task = session.task
