@@ -58,10 +58,23 @@ setup_chromium() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
-# Later: setup_label_studio (its own venv) goes here, called below under --test.
+# The Label Studio tests start a real server from its own venv (.venv-ls/): installed into
+# .venv it would downgrade pyarrow, python-dateutil and others. Created only when missing.
+LABEL_STUDIO_VERSION=1.23.2
+setup_label_studio() {
+  if [ -x .venv-ls/bin/label-studio ] && .venv-ls/bin/python -c "import label_studio, sys; \
+sys.exit(label_studio.__version__ != '$LABEL_STUDIO_VERSION')" 2>/dev/null; then
+    return 0
+  fi
+  echo "setup: installing Label Studio $LABEL_STUDIO_VERSION into .venv-ls/ (about a minute)..."
+  [ -x .venv-ls/bin/python ] || python3 -m venv .venv-ls
+  .venv-ls/bin/python -m pip install -q "label-studio==$LABEL_STUDIO_VERSION" 2>&1 \
+    | { grep -v "^WARNING: Location 'file:" || true; }
+}
 
 setup_venv
 if [ "$WITH_TEST" = 1 ]; then
   setup_postgres
   setup_chromium
+  setup_label_studio
 fi

@@ -56,7 +56,8 @@ def test_v1_store_is_upgraded_on_open(tmp_path, db_url):
     url = db_url or sqlite_url(folder)
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # replace the fresh tables with a v1 store
-        for table in ["annotations", "gold", "items", "imports", "annotators", "meta"]:
+        tables = ["ls_annotations", "ls_tasks", "ls_users", "ls_links"]  # v3, refer to the rest
+        for table in [*tables, "annotations", "gold", "items", "imports", "annotators", "meta"]:
             conn.exec_driver_sql(f"DROP TABLE {table}")
     engine.dispose()
     write_v1_store(url)
@@ -72,6 +73,10 @@ def test_v1_store_is_upgraded_on_open(tmp_path, db_url):
         report = project.import_items(new_items, id_column="id", progress=False)
         assert report.added == 1
         assert project.progress()["items"] == 3
+        # v3: the Label Studio mapping tables exist
+        assert {"ls_links", "ls_tasks", "ls_annotations", "ls_users"} <= set(
+            sa.inspect(project.store.engine).get_table_names()
+        )
     # opening again does nothing more
     with Project.open(folder, db_url=db_url) as project:
         assert project.store.upgraded_from == SCHEMA_VERSION

@@ -181,6 +181,98 @@ def serve(path, host, port, annotator, cull_idle):
     run(path, host=host, port=port, annotator=annotator, cull_idle=cull_idle)
 
 
+def _labelstudio_token() -> str:
+    """The token from LABEL_STUDIO_API_KEY, or asked for (hidden) on a terminal."""
+    import os
+
+    from labelkit.project import LABEL_STUDIO_TOKEN_VARIABLE
+
+    token = os.environ.get(LABEL_STUDIO_TOKEN_VARIABLE, "").strip()
+    if token:
+        return token
+    if not sys.stdin.isatty():
+        raise LabelkitError(
+            f"no Label Studio token: set {LABEL_STUDIO_TOKEN_VARIABLE} (or run on a terminal "
+            "to be asked for it)"
+        )
+    return click.prompt("Label Studio token", hide_input=True).strip()
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--url", required=True, help="Label Studio's address, e.g. http://localhost:8080")
+@click.option("--push-only", is_flag=True, help="Only push items and answers.")
+@click.option("--pull-only", is_flag=True, help="Only pull annotations made in Label Studio.")
+@click.option(
+    "--as-predictions", is_flag=True, help="Push answers as predictions, not annotations."
+)
+@click.option(
+    "--user",
+    "user_map",
+    multiple=True,
+    metavar="NAME=EMAIL",
+    help="Label Studio email of annotator NAME (default: the name when it is an email, "
+    "else NAME@labelkit.local). Repeatable.",
+)
+@click.option("--batch-size", default=500, show_default=True, help="Tasks per import call.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for a call.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@_user_errors
+def sync(path, url, push_only, pull_only, as_predictions, user_map, batch_size, timeout, quiet):
+    """Sync the project in PATH with Label Studio at URL, both ways.
+
+    The first run creates the Label Studio project. Each run pulls annotations made there
+    (checked against the schema; invalid ones are listed and skipped), then pushes new items
+    as tasks and answers as annotations. Running it twice changes nothing; an interrupted run
+    resumes. The token comes from LABEL_STUDIO_API_KEY (or a hidden prompt) and is never stored.
+    """
+    if push_only and pull_only:
+        raise click.UsageError("give at most one of --push-only and --pull-only")
+    users = {}
+    for text in user_map:
+        name, sep, email = text.partition("=")
+        if not sep or not name.strip() or "@" not in email:
+            raise click.BadParameter(f"{text!r} is not NAME=EMAIL", param_hint="--user")
+        users[name.strip()] = email.strip()
+    token = _labelstudio_token()
+    with Project.open(path) as project:
+        report = project.sync_labelstudio(
+            url,
+            token,
+            push=not pull_only,
+            pull=not push_only,
+            as_predictions=as_predictions,
+            users=users,
+            batch_size=batch_size,
+            timeout=timeout,
+            progress=not quiet,
+        )
+    click.echo(str(report))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(file_okay=False))
+@click.option("--url", required=True, help="Label Studio's address, e.g. http://localhost:8080")
+@click.option("--project", "project_id", required=True, type=int, help="Label Studio project id.")
+@click.option("--db", "db_url", metavar="URL", help="Store labels in this database.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@_user_errors
+def link(path, url, project_id, db_url, quiet):
+    """Create a project in PATH from an existing Label Studio project.
+
+    Its labeling config becomes the schema (tags with no labelkit equivalent are named in the
+    error), its tasks the items and its annotations the answers. Then `labelkit sync PATH
+    --url URL` keeps both sides in step.
+    """
+    from labelkit.labelstudio import link_project
+
+    token = _labelstudio_token()
+    project, report = link_project(path, url, token, project_id, db_url=db_url, progress=not quiet)
+    project.close()
+    click.echo(f"created a {project.schema.kind} project in {path}")
+    click.echo(str(report))
+
+
 @cli.command()
 def templates():
     """List the ready schemas for `labelkit init --template`."""

@@ -156,6 +156,64 @@ class Project:
         session = LabelSession(self, annotator or getpass.getuser(), daily_goal=daily_goal)
         return LabelWidget(session, keymap=keymap)
 
+    # ------------------------------------------------------------------ Label Studio
+
+    def sync_labelstudio(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        push: bool = True,
+        pull: bool = True,
+        as_predictions: bool = False,
+        users: dict[str, str] | None = None,
+        batch_size: int = 500,
+        timeout: float = 60,
+        progress: bool = True,
+    ):
+        """Two-way sync with a Label Studio project at `url` (created on the first push).
+
+        Pulls annotations made there (validated; invalid ones are skipped and listed in the
+        report), then pushes new items as tasks and answers as annotations (or predictions).
+        `token`: an API token, by default from the LABEL_STUDIO_API_KEY environment variable;
+        it is never stored. `users` maps annotator names to Label Studio emails. Running it
+        again changes nothing; an interrupted run resumes. Returns a `SyncReport`."""
+        from labelkit.labelstudio import sync_project
+
+        return sync_project(
+            self,
+            url,
+            _labelstudio_token(token),
+            push=push,
+            pull=pull,
+            as_predictions=as_predictions,
+            users=users,
+            batch_size=batch_size,
+            timeout=timeout,
+            progress=progress,
+        )
+
+    @classmethod
+    def link_labelstudio(
+        cls,
+        path: str | Path,
+        url: str,
+        project_id: int,
+        token: str | None = None,
+        *,
+        db_url: str | None = None,
+        progress: bool = True,
+    ) -> Project:
+        """A new project in `path` from Label Studio project `project_id`: its labeling config
+        becomes the schema, its tasks the items and its annotations the answers (with their
+        authors). Later `sync_labelstudio(url)` calls keep both sides in step."""
+        from labelkit.labelstudio import link_project
+
+        project, _report = link_project(
+            path, url, _labelstudio_token(token), project_id, db_url=db_url, progress=progress
+        )
+        return project
+
     # ------------------------------------------------------------------ figures
 
     def progress(self) -> dict[str, int]:
@@ -180,6 +238,18 @@ class Project:
 
     def _annotator_id(self, name: str | None) -> int:
         return self.store.annotator_id(name or getpass.getuser())
+
+
+LABEL_STUDIO_TOKEN_VARIABLE = "LABEL_STUDIO_API_KEY"
+
+
+def _labelstudio_token(token: str | None) -> str:
+    token = token or os.environ.get(LABEL_STUDIO_TOKEN_VARIABLE, "")
+    if not token.strip():
+        raise ProjectError(
+            f"no Label Studio token: pass token= or set {LABEL_STUDIO_TOKEN_VARIABLE}"
+        )
+    return token.strip()
 
 
 def _as_schema(schema: Schema | str | Path) -> Schema:

@@ -21,7 +21,13 @@ def _v1_to_v2(conn: sa.Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_items_import_id ON items (import_id)")
 
 
-STEPS = {1: _v1_to_v2}  # from version -> step to the next
+def _v2_to_v3(conn: sa.Connection) -> None:
+    """v3: Label Studio sync (links, and task, annotation and user mappings)."""
+    for table in (tables.ls_links, tables.ls_tasks, tables.ls_annotations, tables.ls_users):
+        table.create(conn)
+
+
+STEPS = {1: _v1_to_v2, 2: _v2_to_v3}  # from version -> step to the next
 
 
 def stored_version(conn: sa.Connection) -> int | None:

@@ -12,7 +12,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 2  # bump with a step in migrations.py
+SCHEMA_VERSION = 3  # bump with a step in migrations.py
 
 
 class JSONText(TypeDecorator):
@@ -114,4 +114,60 @@ annotations = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
     sa.UniqueConstraint("item_id", "annotator_id", "version", name="uq_annotation_version"),
     sa.Index("ix_annotations_annotator_item", "annotator_id", "item_id"),
+)
+
+
+# ---------------------------------------------------------------------------- Label Studio sync
+# Mappings between this store and linked Label Studio projects (labelkit.labelstudio). Each is
+# written in the same transaction as the data it maps, so a sync cut short resumes cleanly.
+
+ls_links = sa.Table(
+    "ls_links",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),  # the server's base URL (never a token)
+    sa.Column("project_id", sa.Integer, nullable=False),  # the Label Studio project
+    sa.Column("origin", sa.String(16), nullable=False),  # labelkit | labelstudio: whose config
+    sa.Column("label_config", sa.Text, nullable=False),  # the config last pushed or read
+    sa.Column("cursor", sa.String(40)),  # newest updated_at pulled (Label Studio's clock)
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.UniqueConstraint("url", "project_id", name="uq_ls_links_project"),
+)
+
+ls_tasks = sa.Table(
+    "ls_tasks",
+    metadata,
+    sa.Column("link_id", sa.Integer, sa.ForeignKey("ls_links.id"), primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("task_id", sa.Integer, nullable=False),
+    sa.Column("ls_updated_at", sa.String(40)),  # the task's updated_at when last pulled
+    sa.UniqueConstraint("link_id", "task_id", name="uq_ls_tasks_task"),
+)
+
+# One row per labelkit annotation version that went to (push) or came from (pull) Label Studio.
+# ls_annotation_id is NULL for an annotation pushed inside a task import until a pull sees it
+# (Label Studio keeps our annotation id as the annotation's import_id).
+ls_annotations = sa.Table(
+    "ls_annotations",
+    metadata,
+    sa.Column("link_id", sa.Integer, sa.ForeignKey("ls_links.id"), primary_key=True),
+    sa.Column("annotation_id", sa.Integer, sa.ForeignKey("annotations.id"), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),  # annotation | prediction
+    sa.Column("direction", sa.String(8), nullable=False),  # push | pull
+    sa.Column("ls_annotation_id", sa.Integer),
+    sa.Column("ls_task_id", sa.Integer, nullable=False),
+    sa.Column("ls_updated_at", sa.String(40)),  # Label Studio's updated_at when last in step
+    sa.Index("ix_ls_annotations_ls_id", "link_id", "ls_annotation_id"),
+    sa.Index("ix_ls_annotations_task", "link_id", "ls_task_id"),
+)
+
+# Annotators as Label Studio users (matched by email).
+ls_users = sa.Table(
+    "ls_users",
+    metadata,
+    sa.Column("link_id", sa.Integer, sa.ForeignKey("ls_links.id"), primary_key=True),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("ls_user_id", sa.Integer, nullable=False),
+    sa.UniqueConstraint("link_id", "email", name="uq_ls_users_email"),
 )
