@@ -27,7 +27,19 @@ def _v2_to_v3(conn: sa.Connection) -> None:
         table.create(conn)
 
 
-STEPS = {1: _v1_to_v2, 2: _v2_to_v3}  # from version -> step to the next
+def _v3_to_v4(conn: sa.Connection) -> None:
+    """v4: teams (annotator access tokens, languages, levels, status), leases, item priority."""
+    add = conn.exec_driver_sql
+    add("ALTER TABLE annotators ADD COLUMN token_hash VARCHAR(64)")
+    add("CREATE UNIQUE INDEX uq_annotators_token_hash ON annotators (token_hash)")
+    add("ALTER TABLE annotators ADD COLUMN languages TEXT")
+    add("ALTER TABLE annotators ADD COLUMN level INTEGER NOT NULL DEFAULT 0")
+    add("ALTER TABLE annotators ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'active'")
+    add("ALTER TABLE items ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+    tables.leases.create(conn)
+
+
+STEPS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}  # from version -> step to the next
 
 
 def stored_version(conn: sa.Connection) -> int | None:

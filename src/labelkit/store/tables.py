@@ -12,7 +12,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 3  # bump with a step in migrations.py
+SCHEMA_VERSION = 4  # bump with a step in migrations.py
 
 
 class JSONText(TypeDecorator):
@@ -70,6 +70,7 @@ items = sa.Table(
     sa.Column("level", sa.Integer, nullable=False, server_default="0"),
     sa.Column("sensitive", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("answer_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),  # higher goes first
     sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id")),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
     sa.Index("ix_items_answer_count_id", "answer_count", "id"),
@@ -93,6 +94,22 @@ annotators = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("role", sa.String(16), nullable=False, server_default="annotator"),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    # Access links: only a hash of the token is kept (sha256 hex), so a leaked store leaks no link.
+    sa.Column("token_hash", sa.String(64), unique=True),
+    sa.Column("languages", JSONText),  # language codes this annotator works in; NULL = any
+    sa.Column("level", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),  # | suspended
+)
+
+# An item handed to an annotator is theirs until `expires_at` (epoch seconds, UTC); a closed tab
+# or a dead kernel gives it back when the lease runs out. Renewed while the annotator is active.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), primary_key=True),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Index("ix_leases_annotator", "annotator_id"),
 )
 
 # reported: the annotator flagged the content itself (disturbing, broken, spam); see comment.
