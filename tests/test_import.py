@@ -132,6 +132,7 @@ def test_optional_columns(project, tmp_path):
             "text": "Cancel my account now!!!",
             "language": "EN",
             "level": 2,
+            "priority": "-3",
             "sensitive": "yes",
             "gold": '{"label": "account"}',
             "gold_explanation": "asks to close the account",
@@ -149,6 +150,8 @@ def test_optional_columns(project, tmp_path):
     assert item.metadata == {"source": "email", "channel": "mail"}
     assert project.store.gold_of(item.id)["answer"] == {"label": "account"}
     assert project.progress()["gold_items"] == 1
+    with project.store.reading() as conn:
+        assert conn.exec_driver_sql("SELECT priority FROM items").scalar() == -3
 
 
 def test_images_from_paths_bytes_and_urls(tmp_path):
@@ -229,6 +232,12 @@ BAD_INPUTS = {
         [{"id": "a", "text": "x", "level": "hard"}],
         {},
         ("row 1", "column 'level'", "whole number"),
+    ),
+    "bad priority": (
+        "jsonl",
+        [{"id": "a", "text": "x", "priority": "high"}],
+        {},
+        ("row 1", "column 'priority'", "whole number"),
     ),
     "bad sensitive flag": (
         "jsonl",

@@ -28,6 +28,7 @@ from labelkit.store.tables import gold, imports, items
 OPTIONAL_COLUMNS = (
     "language",
     "level",
+    "priority",
     "sensitive",
     "gold",
     "gold_explanation",
@@ -75,6 +76,8 @@ class Importer:
         self.columns = {name: mapping.get(name, name) for name in allowed}
         self.id_column = id_column
         self.metadata_columns = list(metadata_columns or [])
+        # Most sources have none of the optional columns: rows without them skip that part.
+        self._optional_sources = {self.columns[name] for name in OPTIONAL_COLUMNS}
 
     def check_columns(self, source: Source) -> None:
         """Fail before writing anything when a needed column is not in the source."""
@@ -114,7 +117,8 @@ class Importer:
             elif problem := check_field_value(field, value):
                 fail(column, problem)
             data[field.name] = value
-        content_hash = _content_hash(data)
+        data_json = _canonical_json(data)
+        content_hash = hashlib.sha256(data_json.encode("utf-8")).hexdigest()[:32]
 
         if self.id_column:
             key = row.get(self.id_column)
@@ -126,10 +130,18 @@ class Importer:
         else:
             key = content_hash
 
+        record = {"key": key, "data": data, "data_json": data_json, "content_hash": content_hash}
+        if self.metadata_columns or not self._optional_sources.isdisjoint(row):
+            self._add_optional(record, row, fail)
+        return record
+
+    def _add_optional(self, record: dict, row: dict, fail) -> None:
+        """Language, level, priority, sensitive flag, metadata, suggestions and gold."""
+        data = record["data"]
+
         def optional(name: str) -> Any:
             return row.get(self.columns[name])
 
-        record = {"key": key, "data": data, "content_hash": content_hash}
         language = optional("language")
         if language not in (None, ""):
             if not isinstance(language, str) or len(language) > 35:
@@ -143,6 +155,12 @@ class Importer:
                     raise ValueError
             except ValueError:
                 fail(self.columns["level"], f"expected a whole number >= 0, got {level!r}")
+        priority = optional("priority")
+        if priority not in (None, ""):
+            try:
+                record["priority"] = int(str(priority))
+            except ValueError:
+                fail(self.columns["priority"], f"expected a whole number, got {priority!r}")
         sensitive = optional("sensitive")
         if sensitive is not None:
             if isinstance(sensitive, str) and sensitive.strip().lower() in TRUE_WORDS | FALSE_WORDS:
@@ -179,7 +197,6 @@ class Importer:
                 fail(column, f"invalid gold answer: {'; '.join(exc.problems)}")
             explanation = optional("gold_explanation")
             record["gold"] = {"answer": answer, "explanation": str(explanation or "")}
-        return record
 
     def _check_suggestions(self, suggestions: Any, data: dict, fail) -> dict:
         if not isinstance(suggestions, dict):
@@ -229,9 +246,34 @@ def _image_value(value: Any, base_dir: Path | None, fail) -> Any:
     return str(path.resolve())
 
 
-def _content_hash(data: dict) -> str:
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+def _canonical_json(data: dict) -> str:
+    """The item's data as stored, and hashed: one serialization serves both."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_hash(data: dict) -> str:
+    """An item's stable id when the source has none: a hash of its canonical data."""
+    return hashlib.sha256(_canonical_json(data).encode("utf-8")).hexdigest()[:32]
+
+
+def _json_text(value: Any) -> str | None:
+    """As tables.JSONText writes it (the raw insert below bypasses the column type)."""
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# Bulk insert through the driver: SQLAlchemy's per-row parameter processing was a third of an
+# import's time (benchmarks/import_parquet.py); the statement is the same on both databases
+# but for the placeholder style.
+_ITEM_INSERT_COLUMNS = (
+    "key, data, content_hash, metadata, suggestions, language, level, priority, sensitive, "
+    "import_id"
+)
+
+
+def _item_insert_sql(dialect: sa.Dialect) -> str:
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(_ITEM_INSERT_COLUMNS.split(",")))
+    return f"INSERT INTO items ({_ITEM_INSERT_COLUMNS}) VALUES ({marks})"
 
 
 # ---------------------------------------------------------------------------- the run
@@ -353,20 +395,21 @@ def _write_batch(
                 )
         new = [r for key, r in by_key.items() if key not in existing]
         if new:
-            conn.execute(
-                items.insert(),
+            conn.exec_driver_sql(
+                _item_insert_sql(conn.dialect),
                 [
-                    {
-                        "key": r["key"],
-                        "data": r["data"],
-                        "content_hash": r["content_hash"],
-                        "metadata": r.get("metadata"),
-                        "suggestions": r.get("suggestions"),
-                        "language": r.get("language"),
-                        "level": r.get("level", 0),
-                        "sensitive": r.get("sensitive", False),
-                        "import_id": import_id,
-                    }
+                    (
+                        r["key"],
+                        r["data_json"],
+                        r["content_hash"],
+                        _json_text(r.get("metadata")),
+                        _json_text(r.get("suggestions")),
+                        r.get("language"),
+                        r.get("level", 0),
+                        r.get("priority", 0),
+                        r.get("sensitive", False),
+                        import_id,
+                    )
                     for r in new
                 ],
             )

@@ -49,7 +49,7 @@ import sqlalchemy as sa
 from tqdm.auto import tqdm
 
 from labelkit.errors import AnswerError, LabelkitError
-from labelkit.ingest import _content_hash
+from labelkit.ingest import content_hash
 from labelkit.labelstudio.config import LabelConfig, schema_to_config
 from labelkit.labelstudio.convert import ResultError, answer_to_result, result_to_answer
 from labelkit.schema import Schema, check_field_value
@@ -895,9 +895,7 @@ class _Sync:
                 self.report.invalid.append(f"task {task['id']}: {'; '.join(problems)}")
                 continue
             key = f"labelstudio-{self.ls_project}-{task['id']}"
-            new.append(
-                (task["id"], {"key": key, "data": data, "content_hash": _content_hash(data)})
-            )
+            new.append((task["id"], {"key": key, "data": data, "content_hash": content_hash(data)}))
         if new:
             made = conn.execute(
                 items.insert().returning(items.c.id, items.c.key), [record for _, record in new]
