@@ -105,3 +105,17 @@ def test_environment_yml_matches_pyproject() -> None:
     assert requires_python.contains(versions[0]), (
         f"environment.yml has python {versions[0]}, pyproject requires {requires_python}"
     )
+
+
+def test_every_subpackage_is_packaged() -> None:
+    """pyproject lists packages by hand (widgets/ and notebooks/ map into labelkit): a new
+    subpackage missing from the list would be left out of a wheel."""
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    source = ROOT / "src" / "labelkit"
+    found = {
+        ".".join(("labelkit", *init.parent.relative_to(source).parts))
+        for init in source.rglob("__init__.py")
+    }
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages"

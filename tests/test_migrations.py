@@ -56,7 +56,14 @@ def test_v1_store_is_upgraded_on_open(tmp_path, db_url):
     url = db_url or sqlite_url(folder)
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # replace the fresh tables with a v1 store
-        tables = ["ls_annotations", "ls_tasks", "ls_users", "ls_links", "leases"]  # v3+, refer
+        tables = [
+            "ls_annotations",
+            "ls_tasks",
+            "ls_users",
+            "ls_links",
+            "leases",
+            "reviews",
+        ]  # v3+, refer
         for table in [*tables, "annotations", "gold", "items", "imports", "annotators", "meta"]:
             conn.exec_driver_sql(f"DROP TABLE {table}")
     engine.dispose()
@@ -80,9 +87,9 @@ def test_v1_store_is_upgraded_on_open(tmp_path, db_url):
         # v4: annotators have access-token, language, level and status columns; items a priority
         inspector = sa.inspect(project.store.engine)
         columns = {c["name"] for c in inspector.get_columns("annotators")}
-        assert {"token_hash", "languages", "level", "status"} <= columns
+        assert {"token_hash", "languages", "level", "status", "daily_goal"} <= columns
         assert "priority" in {c["name"] for c in inspector.get_columns("items")}
-        assert "leases" in inspector.get_table_names()
+        assert {"leases", "reviews"} <= set(inspector.get_table_names())
     # opening again does nothing more
     with Project.open(folder, db_url=db_url) as project:
         assert project.store.upgraded_from == SCHEMA_VERSION

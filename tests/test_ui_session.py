@@ -224,7 +224,7 @@ def test_store_failure_is_shown_not_swallowed(project, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(project.store, "submit", broken)
+    monkeypatch.setattr(project.store, "submit_and_next", broken)  # the session's path
     ack = Browser(widget).act("submit", answer={"label": "billing"})
     assert not ack["ok"] and "disk full" in widget.error and "not saved" in widget.error
     assert widget.state == "labeling"

@@ -4,6 +4,10 @@
 // matters; this module shows the synced traits and sends one message per user action. It never
 // sets a trait. Every string from the model is data: it reaches the DOM through textContent,
 // except the two HTML strings the kernel has sanitized (task.guidelines_html, markdown html).
+//
+// One user action sends one message: while it is in flight nothing else is sent, a held key
+// sends once, and the second half of a double press (or double click) that lands on the next
+// item is dropped (see doublePress), so it cannot answer an item nobody has looked at.
 
 const DEFAULT_KEYS = {
   submit: "Enter",
@@ -28,6 +32,9 @@ const NO_ACK_MS = 30_000; // a kernel that never answers must not lock the widge
 const NOTICE_MS = 3_000;
 const COMPOSE_MS = 1_000; // digits typed within this time compose one slider number
 const DIFF_MAX_WORDS = 3_000;
+// A submit or skip key pressed again this soon after the next item appeared, with nothing else
+// done in between, is the second half of a double press: it must not answer the new item.
+const DOUBLE_PRESS_MS = 400;
 
 // ------------------------------------------------------------------------------ DOM helper
 
@@ -654,7 +661,9 @@ function preferenceQuestion(q, api) {
   }
   const current = () => api.get() || { choice: null, strength: null };
   const pick = (choice) => {
-    const strength = choice === "tie" ? null : (current().strength ?? null);
+    // A strength belongs to its choice ("A is much better"): a new choice asks for it again.
+    const before = current();
+    const strength = choice === "tie" || choice !== before.choice ? null : (before.strength ?? null);
     const done = choice === "tie" || !strengths.length || strength != null;
     api.set({ choice, strength }, { advance: done });
   };
@@ -1298,6 +1307,9 @@ function createView(model, el) {
     keymapOpen: false,
     form: null,
     itemStart: performance.now(),
+    freshUntil: 0, // see doublePress
+    freshAction: null,
+    lastAction: null,
     noticeTimer: null,
     urls: [],
   };
@@ -1666,6 +1678,7 @@ function createView(model, el) {
       return;
     }
     S.item = item && typeof item === "object" ? item : null;
+    S.freshAction = S.inflight?.action ?? S.lastAction; // what brought this item (see doublePress)
     S.inflight && cancel(S.inflight.timer);
     S.inflight = null;
     S.unacked = null;
@@ -1673,6 +1686,7 @@ function createView(model, el) {
     S.revealed = false;
     S.zoomed = false;
     S.itemStart = performance.now();
+    S.freshUntil = S.itemStart + DOUBLE_PRESS_MS;
     restartTimer();
     if (!S.item) {
       paintState();
@@ -1682,8 +1696,12 @@ function createView(model, el) {
     S.suggested = new Set(Array.isArray(S.item.suggested) ? S.item.suggested : []);
     if (model.get("state") === "labeling") renderLabeling();
     paintState();
-    // Bring the new item's top into view when the annotator was scrolled down to the actions.
-    if (root.getBoundingClientRect().top < 0) root.scrollIntoView({ block: "start" });
+    // Bring the new item's top into view when the annotator was scrolled down to the actions:
+    // in the next frame, so reading the layout does not hold back the new item.
+    cancelAnimationFrame(S.scrollFrame);
+    S.scrollFrame = requestAnimationFrame(() => {
+      if (root.getBoundingClientRect().top < 0) root.scrollIntoView({ block: "start" });
+    });
     const focused = document.activeElement;
     if (!focused || focused === document.body || root.contains(focused)) focusRoot();
   }
@@ -2101,6 +2119,7 @@ function createView(model, el) {
     S.unacked = null;
     S.inflight = { action, token, key, timer: later(noAck, NO_ACK_MS) };
     S.lastKey = key;
+    S.lastAction = action;
     // back/forward carry a client_key too: it is how their ack is recognised here.
     model.send({ action, token, client_key: key, ...extra });
     paintStatus();
@@ -2136,8 +2155,16 @@ function createView(model, el) {
     paintStatus();
   }
 
+  /** True (and says so) when this action repeats, too soon, the one that brought this item. */
+  function doublePress(action) {
+    if (action !== S.freshAction || performance.now() >= S.freshUntil) return false;
+    S.freshUntil = 0; // a third press is deliberate
+    showNotice("New item: look at it before you submit or skip.");
+    return true;
+  }
+
   function submit() {
-    if (!canAct() || !S.item) return;
+    if (!canAct() || !S.item || doublePress("submit")) return;
     const { answer, missing } = collect();
     if (missing.length) {
       for (const { q, why } of missing) {
@@ -2153,7 +2180,7 @@ function createView(model, el) {
     send("submit", { answer });
   }
 
-  const skip = () => S.item && send("skip");
+  const skip = () => S.item && !doublePress("skip") && send("skip");
   const back = () => send("back");
   function forward() {
     if (!S.item?.editing) {
@@ -2287,10 +2314,20 @@ function createView(model, el) {
   function onKeyDown(e) {
     if (e.isComposing || e.keyCode === 229) return; // an IME is composing: not ours
     const t = e.target;
-    if (t !== root && t.closest?.(".lk-form")) return formKey(e);
-    if (t !== root && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type !== "range") || t.isContentEditable)) {
-      return textKey(e);
+    const inForm = t !== root && !!t.closest?.(".lk-form");
+    const inText =
+      t !== root && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type !== "range") || t.isContentEditable);
+    const sends =
+      (e.key === "Enter" && (e.ctrlKey || e.metaKey)) ||
+      (!inForm && !inText && (matches(e, "submit") || matches(e, "skip")));
+    if (sends && e.repeat) {
+      e.preventDefault(); // a held key sends once
+      e.stopPropagation();
+      return;
     }
+    if (!sends) S.freshUntil = 0; // the annotator is working on the new item
+    if (inForm) return formKey(e);
+    if (inText) return textKey(e);
     if (handleKey(e)) {
       e.preventDefault();
       e.stopPropagation();
@@ -2373,6 +2410,13 @@ function createView(model, el) {
   // ---- wiring
   const signal = life.signal;
   root.addEventListener("keydown", onKeyDown, { signal });
+  root.addEventListener(
+    "mousedown",
+    (e) => {
+      if (!e.target.closest?.(".lk-actions")) S.freshUntil = 0; // a click on the item itself
+    },
+    { signal }
+  );
   root.addEventListener(
     "mouseup",
     () => {
@@ -2460,6 +2504,7 @@ function createView(model, el) {
       life.abort();
       for (const [event, fn] of Object.entries(handlers)) model.off(event, fn);
       cancelAnimationFrame(focusFrame);
+      cancelAnimationFrame(S.scrollFrame);
       for (const id of timers) clearTimeout(id);
       timers.clear();
       if (S.inflight) clearTimeout(S.inflight.timer);

@@ -10,6 +10,7 @@ import click
 
 from labelkit.errors import LabelkitError
 from labelkit.project import Project
+from labelkit.team.assignment import DEFAULT_LEASE_SECONDS, ORDERS
 from labelkit.templates import TEMPLATES, template
 
 EXIT_BAD_INPUT = 2
@@ -61,12 +62,35 @@ def cli():
     "(default: a SQLite file in the project folder).",
 )
 @click.option("--overlap", default=1, show_default=True, help="Answers wanted per item.")
+@click.option(
+    "--order",
+    type=click.Choice(ORDERS),
+    default="sequential",
+    show_default=True,
+    help="Which items go first: import order, shuffled (--seed), or the priority column.",
+)
+@click.option("--seed", type=int, help="Seed of the random order (default: a fresh one).")
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_LEASE_SECONDS,
+    show_default=True,
+    help="How long a shown item stays reserved for its annotator without activity.",
+)
 @_user_errors
-def init(path, template_name, schema_file, db_url, overlap):
+def init(path, template_name, schema_file, db_url, overlap, order, seed, lease_seconds):
     """Create a project in PATH from a template or a schema file."""
     if bool(template_name) == bool(schema_file):
         raise click.UsageError("give exactly one of --template or --schema")
-    project = Project.create(path, template_name or schema_file, db_url=db_url, overlap=overlap)
+    project = Project.create(
+        path,
+        template_name or schema_file,
+        db_url=db_url,
+        overlap=overlap,
+        order=order,
+        seed=seed,
+        lease_seconds=lease_seconds,
+    )
     click.echo(f"created {project.schema.kind} project in {path}")
     click.echo(f"next: labelkit import {path} DATA_FILE")
     project.close()
@@ -80,7 +104,7 @@ def init(path, template_name, schema_file, db_url, overlap):
     "mappings",
     multiple=True,
     metavar="FIELD=COLUMN",
-    help="Read FIELD (or an optional column: language, level, sensitive, gold, "
+    help="Read FIELD (or an optional column: language, level, priority, sensitive, gold, "
     "gold_explanation, suggestions, metadata) from COLUMN. Repeatable.",
 )
 @click.option(
@@ -153,6 +177,12 @@ def stats(path, as_json):
         f"{figures['skipped']} skipped, {figures['escalated']} escalated)"
     )
     click.echo(f"annotators   {figures['annotators']:>9}")
+    for question, found in figures.get("agreement", {}).items():
+        if found["alpha"] is not None:
+            click.echo(
+                f"agreement    {question}: alpha {found['alpha']:.3f} ({found['level']}, "
+                f"{found['items']} items with 2+ answers)"
+            )
     if figures["unfinished_imports"]:
         click.echo(
             f"note: {figures['unfinished_imports']} import(s) did not finish; "
@@ -162,9 +192,23 @@ def stats(path, as_json):
 
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, file_okay=False))
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback needs annotator accounts.",
+)
 @click.option("--port", default=8866, show_default=True, help="Port to listen on.")
-@click.option("--annotator", help="Who labels through this server (default: the local user).")
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="Open the project's labels in this database (e.g. the team's PostgreSQL).",
+)
+@click.option(
+    "--annotator",
+    help="Who labels through this server before accounts exist (default: the local user).",
+)
 @click.option(
     "--cull-idle",
     default=600,
@@ -173,12 +217,28 @@ def stats(path, as_json):
     help="Shut down a page's kernel after it was idle this long (closed tabs).",
 )
 @_user_errors
-def serve(path, host, port, annotator, cull_idle):
-    """Serve the annotator app for the project in PATH with Voila (open the printed URL)."""
+def serve(path, host, port, db_url, annotator, cull_idle):
+    """Serve the annotator app for the project in PATH with Voila (open the printed URL).
+
+    Once the project has annotator accounts (`labelkit annotators add`), each annotator opens
+    their personal link and labels as themselves; a page without a valid link labels nothing.
+    """
+    from labelkit.serve import check_serving
     from labelkit.serve import serve as run
 
+    links = check_serving(path, host, db_url)
     click.echo(f"labelkit: serving {path} on http://{host}:{port}/ (Ctrl-C stops)")
-    run(path, host=host, port=port, annotator=annotator, cull_idle=cull_idle)
+    if links:
+        click.echo(
+            "access links are in force: each annotator opens their own link "
+            "(labelkit annotators rotate-token PATH NAME gives a lost one anew)"
+        )
+        if annotator:
+            click.echo("note: --annotator is ignored: the links say who labels", err=True)
+    else:
+        who = annotator or "the local user"
+        click.echo(f"no annotator accounts yet: whoever opens the page labels as {who}")
+    run(path, host=host, port=port, annotator=annotator, cull_idle=cull_idle, db_url=db_url)
 
 
 def _labelstudio_token() -> str:
@@ -273,6 +333,192 @@ def link(path, url, project_id, db_url, quiet):
     click.echo(str(report))
 
 
+def _parse_splits(texts: tuple[str, ...]) -> str | dict[str, float] | None:
+    """--split train  |  --split train=0.9 --split test=0.1"""
+    if not texts:
+        return None
+    if len(texts) == 1 and "=" not in texts[0]:
+        return texts[0]
+    fractions = {}
+    for text in texts:
+        name, _, part = text.partition("=")
+        try:
+            fractions[name.strip()] = float(part)
+        except ValueError:
+            message = f"{text!r} is not NAME=FRACTION"
+            raise click.BadParameter(message, param_hint="--split") from None
+    return fractions
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option(
+    "--view",
+    "views",
+    multiple=True,
+    type=click.Choice(["raw", "consensus", "preference", "ratings"]),
+    help="A view to publish (repeatable; default: every view the schema supports).",
+)
+@click.option(
+    "--split",
+    "split_texts",
+    multiple=True,
+    metavar="NAME[=FRACTION]",
+    help="One split name, or random splits by item: --split train=0.9 --split test=0.1.",
+)
+@click.option("--split-by", metavar="COLUMN", help="Name the splits by a column's values.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the random splits.")
+@click.option(
+    "--per",
+    type=click.Choice(["answer", "item"]),
+    help="Preference/ratings rows per answer or per item (default: preference per answer, "
+    "ratings per item).",
+)
+@click.option("--keep-ties", is_flag=True, help="Keep tied preferences (tie=True rows).")
+@click.option("--method", default="majority", show_default=True, help="Consensus method.")
+@click.option("--include-gold", is_flag=True, help="Include hidden gold items.")
+@click.option("--include-rejected", is_flag=True, help="Include answers a reviewer rejected.")
+@click.option("--license", "license_id", default="other", show_default=True, help="Card license.")
+@click.option("--language", "languages", multiple=True, help="Card language (default: items').")
+@click.option("--pretty-name", help="Card title (default: the schema's title).")
+@click.option(
+    "--annotations-creators",
+    default="crowdsourced",
+    show_default=True,
+    type=click.Choice(["crowdsourced", "expert-generated", "machine-generated", "found"]),
+)
+@click.option("--push", "repo_id", metavar="REPO_ID", help="Then upload to this Hub dataset.")
+@click.option("--private", is_flag=True, help="Make the pushed repository private.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@_user_errors
+def publish(
+    path,
+    out,
+    views,
+    split_texts,
+    split_by,
+    seed,
+    per,
+    keep_ties,
+    method,
+    include_gold,
+    include_rejected,
+    license_id,
+    languages,
+    pretty_name,
+    annotations_creators,
+    repo_id,
+    private,
+    quiet,
+):
+    """Publish the labels of PATH as a Hugging Face dataset folder OUT (parquet + README.md).
+
+    `datasets.load_dataset(OUT, VIEW)` loads it back. An earlier release in OUT is replaced
+    only once the new one is complete. --push uploads OUT (token: HF_TOKEN or `hf auth login`).
+    """
+    from labelkit.publish import CardOptions
+
+    if private and not repo_id:
+        raise click.UsageError("--private goes with --push")
+    options = {"keep_ties": keep_ties, "method": method} | ({"per": per} if per else {})
+    card = CardOptions(
+        license=license_id,
+        language=list(languages) or None,
+        annotations_creators=annotations_creators,
+        pretty_name=pretty_name,
+    )
+    with Project.open(path) as project:
+        report = project.publish(
+            out,
+            views=list(views) or None,
+            split=_parse_splits(split_texts),
+            split_by=split_by,
+            seed=seed,
+            include_gold=include_gold,
+            include_rejected=include_rejected,
+            card=card,
+            push_to=repo_id,
+            private=private,
+            progress=not quiet,
+            **options,
+        )
+    click.echo(str(report))
+
+
+def _level_rate(text: str) -> tuple[int, dict]:
+    try:
+        level, per_answer, per_hour = text.split(":")
+        return int(level), {"per_answer": float(per_answer), "per_hour": float(per_hour)}
+    except ValueError:
+        raise LabelkitError(
+            f"--level-rate wants LEVEL:PER_ANSWER:PER_HOUR, e.g. 2:0.15:0, got {text!r}"
+        ) from None
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--currency", help="e.g. EUR, USD.")
+@click.option("--per-answer", type=float, help="Pay per answer.")
+@click.option("--per-hour", type=float, help="Pay per hour of active work.")
+@click.option(
+    "--level-rate",
+    "level_rates",
+    multiple=True,
+    metavar="LEVEL:PER_ANSWER:PER_HOUR",
+    help="Rates from a level up (repeatable), e.g. 2:0.15:0.",
+)
+@click.option("--pay-rejected/--no-pay-rejected", default=None, help="Pay rejected answers.")
+@click.option("--idle-after", type=float, help="Seconds on one item after which time is idle.")
+@click.option("--floor", "hourly_floor", type=float, help="Warn under this hourly rate.")
+@_user_errors
+def pay(path, currency, per_answer, per_hour, level_rates, pay_rejected, idle_after, hourly_floor):
+    """Show or change the project's pay rates (per answer, per hour, per level)."""
+    from labelkit.pay import configure_pay, pay_rates
+
+    changes = {
+        "currency": currency,
+        "per_answer": per_answer,
+        "per_hour": per_hour,
+        "pay_rejected": pay_rejected,
+        "idle_after_seconds": idle_after,
+        "hourly_floor": hourly_floor,
+    }
+    changes = {key: value for key, value in changes.items() if value is not None}
+    with Project.open(path) as project:
+        if level_rates:
+            levels = pay_rates(project).model_dump()["levels"]
+            changes["levels"] = levels | dict(_level_rate(text) for text in level_rates)
+        rates = configure_pay(project, **changes) if changes else pay_rates(project)
+    click.echo(json.dumps(rates.model_dump(), indent=2))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--week", required=True, metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 (UTC).")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Also write a CSV file.")
+@_user_errors
+def payroll(path, week, csv_out):
+    """Per annotator for one week: answers, accepted, active hours, amount, hourly rate."""
+    from labelkit.pay import payroll as week_payroll
+
+    with Project.open(path) as project:
+        table = week_payroll(project, week)
+        floor = project.settings.get("pay", {}).get("hourly_floor")
+    if table.empty:
+        click.echo(f"no work recorded in {week}")
+    else:
+        click.echo(table.to_string(index=False))
+    for row in table[table["below_floor"]].itertuples():
+        click.echo(
+            f"warning: {row.annotator}'s effective rate {row.hourly_rate} {row.currency}/h "
+            f"is under the floor of {floor} {row.currency}/h",
+            err=True,
+        )
+    if csv_out:
+        table.to_csv(csv_out, index=False)
+
+
 @cli.command()
 def templates():
     """List the ready schemas for `labelkit init --template`."""
@@ -281,6 +527,156 @@ def templates():
         questions = ", ".join(q.name for q in schema.questions)
         click.echo(f"{name:<21} {factory.__doc__.splitlines()[0]}")
         click.echo(f"{'':<21} fields: {', '.join(schema.field_names)}; questions: {questions}")
+
+
+# ---------------------------------------------------------------------------- annotators
+
+
+@cli.group()
+def annotators():
+    """Annotator accounts and their personal access links.
+
+    Once a project has one account, the served app labels only for someone who opened a
+    valid link; a link is revoked by suspending its owner or rotating their token.
+    """
+
+
+def _project_argument(function):
+    """PATH and --db, which every annotators command takes (PATH first on the command line)."""
+    function = click.option(
+        "--db", "db_url", metavar="URL", help="The project's database, when not its own."
+    )(function)
+    return click.argument("path", type=click.Path(exists=True, file_okay=False))(function)
+
+
+def _link_options(function):
+    function = click.option(
+        "--port", type=click.IntRange(1, 65535), help="Port of the link (default 8866)."
+    )(function)
+    return click.option(
+        "--host",
+        help="Address annotators reach the server at, for the link (default 127.0.0.1; "
+        "remembered for later links).",
+    )(function)
+
+
+def _link(project, token: str, host: str | None, port: int | None) -> str:
+    """The personal link; a --host/--port given is remembered in the project's settings."""
+    from labelkit.team.accounts import DEFAULT_LINK_HOST, DEFAULT_LINK_PORT, access_link
+
+    remembered = project.settings.get("link", {})
+    link = {
+        "host": host or remembered.get("host", DEFAULT_LINK_HOST),
+        "port": port or remembered.get("port", DEFAULT_LINK_PORT),
+    }
+    if link != remembered and (host or port):
+        project.settings["link"] = link
+        project.save_settings()
+    return access_link(token, link["host"], link["port"])
+
+
+def _describe(account) -> str:
+    languages = ",".join(account.languages) if account.languages else "any"
+    return f"{account.role}, level {account.level}, languages: {languages}, {account.status}"
+
+
+@annotators.command("add")
+@_project_argument
+@click.argument("name")
+@click.option("--lang", "languages", metavar="fr,en", help="Languages they work in (default: any).")
+@click.option(
+    "--role",
+    type=click.Choice(["annotator", "reviewer", "admin"]),
+    default="annotator",
+    show_default=True,
+)
+@click.option(
+    "--level", type=int, default=0, show_default=True, help="Highest item level they get."
+)
+@_link_options
+@_user_errors
+def annotators_add(path, db_url, name, languages, role, level, host, port):
+    """Add annotator NAME to the project in PATH and print their personal link."""
+    with Project.open(path, db_url=db_url) as project:
+        account, token = project.annotators.add(name, languages=languages, role=role, level=level)
+        link = _link(project, token, host, port)
+        earlier = project.annotators.answers(account.name)
+    click.echo(f"added {account.name} ({_describe(account)})")
+    if earlier:
+        click.echo(f"{account.name} labeled before accounts existed: their {earlier} answers stay")
+    click.echo(f"personal link for {account.name} (shown once; send it to them only):")
+    click.echo(link)
+
+
+@annotators.command("list")
+@_project_argument
+@click.option("--json", "as_json", is_flag=True, help="Print the accounts as JSON.")
+@_user_errors
+def annotators_list(path, db_url, as_json):
+    """The project's annotators: role, level, languages, status (never a token)."""
+    with Project.open(path, db_url=db_url) as project:
+        accounts = project.annotators.list()
+    rows = [
+        {
+            "name": a.name,
+            "role": a.role,
+            "level": a.level,
+            "languages": a.languages,
+            "status": a.status,
+            "link": a.has_link,
+        }
+        for a in accounts
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no annotators yet: labelkit annotators add PATH NAME")
+        return
+    width = max(len("name"), *(len(row["name"]) for row in rows))
+    click.echo(f"{'name':<{width}}  role       level  languages  status     link")
+    for row in rows:
+        languages = ",".join(row["languages"]) if row["languages"] else "any"
+        click.echo(
+            f"{row['name']:<{width}}  {row['role']:<9}  {row['level']:>5}  {languages:<9}  "
+            f"{row['status']:<9}  {'yes' if row['link'] else 'no'}"
+        )
+
+
+@annotators.command("suspend")
+@_project_argument
+@click.argument("name")
+@_user_errors
+def annotators_suspend(path, db_url, name):
+    """Stop NAME: their link shows a "suspended" page and their next action is refused."""
+    with Project.open(path, db_url=db_url) as project:
+        project.annotators.suspend(name)
+    click.echo(f"suspended {name}: their answers are kept; `resume` lets them back in")
+
+
+@annotators.command("resume")
+@_project_argument
+@click.argument("name")
+@_user_errors
+def annotators_resume(path, db_url, name):
+    """Let a suspended NAME label again, with the same link."""
+    with Project.open(path, db_url=db_url) as project:
+        project.annotators.resume(name)
+    click.echo(f"resumed {name}")
+
+
+@annotators.command("rotate-token")
+@_project_argument
+@click.argument("name")
+@_link_options
+@_user_errors
+def annotators_rotate_token(path, db_url, name, host, port):
+    """Give NAME a new personal link; the old one stops working at once."""
+    with Project.open(path, db_url=db_url) as project:
+        token = project.annotators.rotate_token(name)
+        link = _link(project, token, host, port)
+    click.echo(f"new personal link for {name} (the old one no longer works):")
+    click.echo(link)
 
 
 def main() -> None:

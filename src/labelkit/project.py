@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from labelkit.errors import ProjectError, StoreError
 from labelkit.ingest import ImportReport, import_items
 from labelkit.schema import Schema
 from labelkit.store import Annotation, Item, Store, sqlite_url
+from labelkit.team import assignment
 from labelkit.templates import template
 
 SETTINGS_FILE = "project.yaml"
@@ -31,6 +33,7 @@ class Project:
         self.settings = settings
         self.schema = schema
         self.store = Store(db_url or sqlite_url(path))
+        self._annotator_ids: dict[str, int] = {}  # name -> id never changes: ask the store once
 
     # ------------------------------------------------------------------ create / open
 
@@ -42,16 +45,25 @@ class Project:
         *,
         db_url: str | None = None,
         overlap: int = 1,
+        order: str = "sequential",
+        seed: int | None = None,
+        lease_seconds: float = assignment.DEFAULT_LEASE_SECONDS,
     ) -> Project:
-        """Make a new project folder. `schema`: a Schema, a template name, or a YAML/JSON file."""
+        """Make a new project folder. `schema`: a Schema, a template name, or a YAML/JSON file.
+        Assignment settings: see `configure`."""
         path = Path(path)
         if (path / SETTINGS_FILE).exists():
             raise ProjectError(f"{path} is already a labelkit project")
-        if overlap < 1:
-            raise ProjectError("overlap must be at least 1")
+        seed = _seed(order, seed)
+        assignment.check_settings(
+            overlap=overlap, order=order, seed=seed, lease_seconds=lease_seconds
+        )
         schema = _as_schema(schema)
         path.mkdir(parents=True, exist_ok=True)
         settings = {"labelkit": 1, "title": schema.title, "overlap": overlap}
+        settings |= {"order": order, "lease_seconds": lease_seconds}
+        if seed is not None:
+            settings["seed"] = seed
         if db_url:
             settings["db"] = db_url
         project = cls(path, settings, schema, os.environ.get(DB_URL_VARIABLE) or db_url)
@@ -85,17 +97,81 @@ class Project:
     def __repr__(self) -> str:
         return f"Project({str(self.path)!r}, {self.schema.kind!r})"
 
+    def save_settings(self) -> None:
+        """Write `settings` back to project.yaml (atomically: a crash leaves the old file)."""
+        target = self.path / SETTINGS_FILE
+        temporary = target.with_suffix(".yaml.tmp")
+        temporary.write_text(yaml.safe_dump(self.settings, sort_keys=False), "utf-8")
+        temporary.replace(target)
+
     @property
     def overlap(self) -> int:
         return int(self.settings.get("overlap", 1))
+
+    @property
+    def order(self) -> str:
+        return self.settings.get("order", "sequential")
+
+    @property
+    def lease_seconds(self) -> float:
+        return float(self.settings.get("lease_seconds", assignment.DEFAULT_LEASE_SECONDS))
+
+    def configure(
+        self,
+        *,
+        overlap: int | None = None,
+        order: str | None = None,
+        seed: int | None = None,
+        lease_seconds: float | None = None,
+        progress: bool = True,
+    ) -> dict:
+        """Change how items are handed out; returns the assignment settings now in force.
+
+        overlap: submitted answers wanted per item, from distinct annotators.
+        order: "sequential" (import order), "random" (shuffled by `seed`; the same seed gives
+        the same order) or "priority" (the items' `priority` column, higher first). Started
+        items always come before new ones. lease_seconds: how long a shown item stays reserved
+        for its annotator without activity. Changing the order rewrites every item's order key.
+        """
+        new_order = order or self.order
+        if order is not None or seed is not None:
+            seed = _seed(new_order, seed if seed is not None else self.settings.get("seed"))
+        assignment.check_settings(
+            overlap=overlap, order=order, seed=seed, lease_seconds=lease_seconds
+        )
+        changes = {"overlap": overlap, "order": order, "seed": seed, "lease_seconds": lease_seconds}
+        changes = {key: value for key, value in changes.items() if value is not None}
+        reorder = any(
+            changes.get(k, self.settings.get(k)) != self.settings.get(k) for k in ("order", "seed")
+        )
+        self.settings.update(changes)
+        (self.path / SETTINGS_FILE).write_text(
+            yaml.safe_dump(self.settings, sort_keys=False), "utf-8"
+        )
+        if reorder:
+            self.store.rank_items(new_order, self.settings.get("seed") or 0, progress=progress)
+        return self.assignment_settings()
+
+    def assignment_settings(self) -> dict:
+        settings = {"overlap": self.overlap, "order": self.order}
+        if self.order == "random":
+            settings["seed"] = self.settings.get("seed")
+        return settings | {"lease_seconds": self.lease_seconds}
 
     # ------------------------------------------------------------------ items
 
     def import_items(self, data: Any, **options) -> ImportReport:
         """Import a DataFrame, a datasets Dataset/DatasetDict, or a CSV/JSONL/Parquet/saved
         dataset path. Options: mapping={field: column}, id_column, metadata_columns, split,
-        format, progress. All or nothing; re-importing the same rows adds nothing."""
-        return import_items(self.store, self.schema, data, **options)
+        format, progress. All or nothing; re-importing the same rows adds nothing.
+        An optional `priority` column (or mapping={"priority": column}) feeds order="priority"."""
+        after = self.store.last_item_id()
+        report = import_items(self.store, self.schema, data, **options)
+        if self.order != "sequential":  # sequential needs no key: ties go by id
+            self.store.rank_items(self.order, self.settings.get("seed") or 0, after + 1)
+        if report.added:
+            self.store.analyze()
+        return report
 
     def item(self, item: int | str | Item) -> Item:
         if isinstance(item, Item):
@@ -103,8 +179,20 @@ class Project:
         return self.store.item(item) if isinstance(item, int) else self.store.item_by_key(item)
 
     def next_item(self, annotator: str | None = None) -> Item | None:
-        """The next item `annotator` (default: the local user) should label, or None."""
-        return self.store.next_item(self._annotator_id(annotator), self.overlap)
+        """The next item `annotator` (default: the local user) should label, or None.
+
+        The item is leased to them for `lease_seconds` (`item.lease_until`, epoch seconds):
+        asking again meanwhile returns the same item; answering, skipping or escalating it
+        ends the lease, and so does the time running out (the item goes to someone else)."""
+        return self.store.next_item(
+            self._annotator_id(annotator), self.overlap, lease_seconds=self.lease_seconds
+        )
+
+    def renew_lease(self, item: int | str | Item, annotator: str | None = None) -> float | None:
+        """Keep `item` reserved for `annotator` another `lease_seconds`; the new end, or None
+        when they hold no lease on it (it ran out or was never theirs)."""
+        item_id = item.id if isinstance(item, Item) else self.item(item).id
+        return self.store.renew_lease(item_id, self._annotator_id(annotator), self.lease_seconds)
 
     # ------------------------------------------------------------------ answers
 
@@ -124,11 +212,7 @@ class Project:
         The answer is validated against the schema. `status` "skipped" or "escalated" records
         no answer (an escalation should say why in `comment`). Answering again adds a version.
         """
-        item = self.item(item)
-        if status == "submitted":
-            answer = self.schema.validate_answer(answer, item.data)
-        elif answer is not None:
-            raise StoreError(f"a {status} item carries no answer")
+        item, answer = self._checked(item, answer, status)
         return self.store.submit(
             item.id,
             self._annotator_id(annotator),
@@ -138,6 +222,40 @@ class Project:
             comment=comment,
             duration_ms=duration_ms,
         )
+
+    def submit_and_next(
+        self,
+        item: int | str | Item,
+        answer: dict | None = None,
+        *,
+        annotator: str | None = None,
+        status: str = "submitted",
+        client_key: str | None = None,
+        comment: str | None = None,
+        duration_ms: int | None = None,
+    ) -> tuple[Annotation, Item | None]:
+        """`submit`, then `next_item`, committed together (one commit: a labeling session's
+        path). Returns the annotation and the next item leased to the annotator (or None)."""
+        item, answer = self._checked(item, answer, status)
+        return self.store.submit_and_next(
+            item.id,
+            self._annotator_id(annotator),
+            answer,
+            overlap=self.overlap,
+            lease_seconds=self.lease_seconds,
+            status=status,
+            client_key=client_key,
+            comment=comment,
+            duration_ms=duration_ms,
+        )
+
+    def _checked(self, item, answer, status) -> tuple[Item, dict | None]:
+        item = self.item(item)
+        if status == "submitted":
+            answer = self.schema.validate_answer(answer, item.data)
+        elif answer is not None:
+            raise StoreError(f"a {status} item carries no answer")
+        return item, answer
 
     def annotations(self, current_only: bool = False):
         """Every annotation as a pandas DataFrame (one row per version; `current` marks the
@@ -155,6 +273,14 @@ class Project:
 
         session = LabelSession(self, annotator or getpass.getuser(), daily_goal=daily_goal)
         return LabelWidget(session, keymap=keymap)
+
+    @property
+    def annotators(self):
+        """The annotator accounts and their personal access links: add, list, suspend,
+        resume, rotate_token (see labelkit.team.accounts)."""
+        from labelkit.team.accounts import Accounts
+
+        return Accounts(self.store)
 
     # ------------------------------------------------------------------ Label Studio
 
@@ -214,13 +340,76 @@ class Project:
         )
         return project
 
+    # ------------------------------------------------------------------ publishing
+
+    def to_dataset(self, view: str = "raw", *, split=None, split_by=None, seed=0, **options):
+        """The labels as a `datasets.Dataset` (one split) or `DatasetDict` (several).
+
+        `view`: "raw" (per item, every answer), "consensus", "preference" (TRL prompt / chosen /
+        rejected; per="answer" or "item", keep_ties) or "ratings" (HelpSteer style; per="item"
+        or "answer"). `split`: a name, or {name: fraction} (random by item, `seed`); `split_by`:
+        a column whose values name the splits. Gold items and rejected answers are left out
+        unless include_gold=True / include_rejected=True."""
+        from labelkit.publish import build_dataset
+
+        return build_dataset(self, view, split=split, split_by=split_by, seed=seed, **options)
+
+    def publish(self, out: str | Path, **options):
+        """Write a hub-ready folder (parquet shards + README.md dataset card) and, with
+        push_to="user/name", upload it to the Hugging Face Hub. See `labelkit.publish.publish`."""
+        from labelkit.publish import publish
+
+        return publish(self, out, **options)
+
+    def import_published(self, folder: str | Path, *, progress: bool = True):
+        """Import a folder written by `publish` (its raw view): items and answers. Labeling then
+        continues where it stopped."""
+        from labelkit.publish import import_published
+
+        return import_published(self, folder, progress=progress)
+
     # ------------------------------------------------------------------ figures
+
+    def consensus(self, method: str = "majority", *, use_gold: bool = True, **options):
+        """The consensus answer per item and question (see `labelkit.quality.consensus`) over
+        the current submitted answers. `method`: "majority", "dawid_skene" or "one_coin";
+        with `use_gold`, gold items keep their gold answer and anchor the model."""
+        from labelkit.quality import consensus
+        from labelkit.quality.tidy import gold_answers, project_answers
+
+        gold = gold_answers(self.store) if use_gold else None
+        return consensus(project_answers(self), self.schema, method=method, gold=gold, **options)
+
+    def agreement(self):
+        """Agreement between annotators per question (see `labelkit.quality.agreement`)."""
+        from labelkit.quality import agreement
+        from labelkit.quality.tidy import project_answers
+
+        return agreement(project_answers(self), self.schema)
+
+    def leaderboard(self, question: str | None = None, *, rounds: int = 200, seed: int = 0):
+        """(leaderboard, win-rate matrix) of the models compared by a preference question:
+        Bradley-Terry with ties and bootstrap intervals. Items name their models in metadata
+        (see `labelkit.quality.preference`)."""
+        from labelkit.quality.project_figures import model_leaderboard
+
+        return model_leaderboard(self, question, rounds=rounds, seed=seed)
+
+    def system_scores(self, score: str | None = None, errors: str | None = None):
+        """(per item, per system) translation scores: mean and per-annotator z-normalised score,
+        MQM-style error-span score (see `labelkit.quality.translation`)."""
+        from labelkit.quality.project_figures import system_scores
+
+        return system_scores(self, score, errors)
 
     def progress(self) -> dict[str, int]:
         return self.store.counts(self.overlap)
 
     def stats(self) -> dict:
-        """Figures for `labelkit stats`: the project, its progress, answers per question."""
+        """Figures for `labelkit stats`: the project, its progress, answers per question and
+        agreement per question (Krippendorff's alpha at the question's level, kappas)."""
+        from labelkit.quality.project_figures import agreement_figures
+
         answered: dict[str, int] = {q.name: 0 for q in self.schema.questions}
         for row in self.store.annotation_rows(current_only=True):
             for name in row["answer"] or {}:
@@ -231,13 +420,19 @@ class Project:
             "title": self.schema.title,
             "kind": self.schema.kind,
             "overlap": self.overlap,
+            "order": self.order,
             "database": "sqlite" if self.store.url.startswith("sqlite") else "postgresql",
             **self.progress(),
             "answers_per_question": answered,
+            "agreement": agreement_figures(self),
         }
 
     def _annotator_id(self, name: str | None) -> int:
-        return self.store.annotator_id(name or getpass.getuser())
+        name = name or getpass.getuser()
+        found = self._annotator_ids.get(name)
+        if found is None:
+            found = self._annotator_ids[name] = self.store.annotator_id(name)
+        return found
 
 
 LABEL_STUDIO_TOKEN_VARIABLE = "LABEL_STUDIO_API_KEY"
@@ -250,6 +445,13 @@ def _labelstudio_token(token: str | None) -> str:
             f"no Label Studio token: pass token= or set {LABEL_STUDIO_TOKEN_VARIABLE}"
         )
     return token.strip()
+
+
+def _seed(order: str, seed: int | None) -> int | None:
+    """Random order needs a seed: a fresh one unless given (kept in the settings)."""
+    if order != "random":
+        return seed
+    return seed if seed is not None else secrets.randbelow(2**31)
 
 
 def _as_schema(schema: Schema | str | Path) -> Schema:

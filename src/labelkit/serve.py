@@ -1,9 +1,13 @@
 """`labelkit serve`: the annotator app (notebooks/label.ipynb) served by Voila.
 
-Voila runs in this process so that two things can be set first: the project and annotator the
-kernels will open (environment variables they inherit), and TCP_NODELAY on every connection.
-Jupyter's server leaves Nagle's algorithm on, which holds back small websocket frames for up to
-~40 ms when an annotator labels back to back.
+Voila runs in this process so that a few things can be set first: the project, database and
+address the kernels will use (environment variables they inherit), TCP_NODELAY on every
+connection (Jupyter's server leaves Nagle's algorithm on, which holds back small websocket
+frames for up to ~40 ms when an annotator labels back to back), and a request log that leaves
+access tokens out.
+
+Anything but loopback is refused until access links are in force (the project has at least one
+annotator account): without them anyone who reaches the port would label as the local user.
 """
 
 from __future__ import annotations
@@ -11,12 +15,11 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-import sys
 from importlib import resources
 from pathlib import Path
 
 from labelkit.errors import LabelkitError
-from labelkit.ui.app import ANNOTATOR_VARIABLE, PROJECT_VARIABLE
+from labelkit.ui.app import ANNOTATOR_VARIABLE, HOST_VARIABLE, PROJECT_VARIABLE
 
 
 def is_loopback(host: str) -> bool:
@@ -55,6 +58,22 @@ def _no_delay_on_every_stream() -> None:
     IOStream.__init__ = init
 
 
+def check_serving(project_path: str | Path, host: str, db_url: str | None = None) -> bool:
+    """Open the project (failing here, clearly, rather than in every kernel) and refuse a
+    non-loopback address unless access links are in force. Returns whether they are."""
+    from labelkit.project import Project
+
+    with Project.open(project_path, db_url=db_url) as project:
+        links = project.annotators.links_in_force()
+    if not links and not is_loopback(host):
+        raise LabelkitError(
+            f"refusing to serve on {host}: the project has no annotator accounts, so anyone "
+            "on the network could label in your name. Add accounts first (labelkit annotators "
+            "add PATH NAME) and send each annotator their link, or serve on 127.0.0.1."
+        )
+    return links
+
+
 def serve(
     project_path: str | Path,
     *,
@@ -62,23 +81,25 @@ def serve(
     port: int = 8866,
     annotator: str | None = None,
     cull_idle: int = 600,
+    db_url: str | None = None,
 ) -> None:
     """Serve the annotator app for the project; blocks until stopped (Ctrl-C)."""
-    from labelkit.project import Project
+    from labelkit.project import DB_URL_VARIABLE
 
-    if not is_loopback(host):
-        raise LabelkitError(
-            f"refusing to serve on {host}: without access links anyone on the network could "
-            "label as you. Serve on 127.0.0.1 (the default)."
-        )
     path = Path(project_path).resolve()
-    Project.open(path).close()  # fail here, clearly, rather than in every kernel
+    check_serving(path, host, db_url)
     os.environ[PROJECT_VARIABLE] = str(path)
+    os.environ[HOST_VARIABLE] = host
+    if db_url:
+        os.environ[DB_URL_VARIABLE] = db_url  # the kernels inherit it; it stays out of the folder
     if annotator:
         os.environ[ANNOTATOR_VARIABLE] = annotator
     notebook = Path(str(resources.files("labelkit.notebooks") / "label.ipynb"))
     _no_delay_on_every_stream()
-    from voila.app import main
+    from jupyter_server.log import log_request  # scrubs ?token=... from the request log
+    from voila.app import Voila
 
-    sys.argv = ["voila", *voila_arguments(notebook, host, port, cull_idle)]
-    main()
+    Voila.launch_instance(
+        argv=voila_arguments(notebook, host, port, cull_idle),
+        tornado_settings={"log_function": log_request},
+    )

@@ -122,8 +122,8 @@ def serve_app(tmp_path):
     """Start `labelkit serve PROJECT` (the real command) and return the app's URL."""
     started = []
 
-    def start(project_path, *extra) -> str:
-        port = free_port()
+    def start(project_path, *extra, port: int | None = None) -> str:
+        port = port or free_port()  # a given port: links made for it beforehand
         log = open(tmp_path / f"voila-{port}.log", "w")  # noqa: SIM115 (closed at teardown)
         process = subprocess.Popen(
             [LABELKIT, "serve", str(project_path), "--port", str(port), *extra],

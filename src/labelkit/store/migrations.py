@@ -28,15 +28,21 @@ def _v2_to_v3(conn: sa.Connection) -> None:
 
 
 def _v3_to_v4(conn: sa.Connection) -> None:
-    """v4: teams (annotator access tokens, languages, levels, status), leases, item priority."""
+    """v4: teams (annotator access tokens, languages, levels, status), leases, item priority
+    and serving order, reviews."""
     add = conn.exec_driver_sql
     add("ALTER TABLE annotators ADD COLUMN token_hash VARCHAR(64)")
     add("CREATE UNIQUE INDEX uq_annotators_token_hash ON annotators (token_hash)")
     add("ALTER TABLE annotators ADD COLUMN languages TEXT")
     add("ALTER TABLE annotators ADD COLUMN level INTEGER NOT NULL DEFAULT 0")
     add("ALTER TABLE annotators ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'active'")
+    add("ALTER TABLE annotators ADD COLUMN daily_goal INTEGER")
     add("ALTER TABLE items ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+    add("ALTER TABLE items ADD COLUMN order_key BIGINT NOT NULL DEFAULT 0")
+    add("DROP INDEX ix_items_answer_count_id")  # the queue index below leads with the same column
+    add("CREATE INDEX ix_items_queue ON items (answer_count, order_key, id)")
     tables.leases.create(conn)
+    tables.reviews.create(conn)
 
 
 STEPS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}  # from version -> step to the next

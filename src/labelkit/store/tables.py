@@ -71,9 +71,12 @@ items = sa.Table(
     sa.Column("sensitive", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("answer_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),  # higher goes first
+    # The project's serving order (team/assignment.py): 0 (sequential), -priority, or a seeded
+    # hash of the id (random). Ties go by id, i.e. import order.
+    sa.Column("order_key", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id")),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
-    sa.Index("ix_items_answer_count_id", "answer_count", "id"),
+    sa.Index("ix_items_queue", "answer_count", "order_key", "id"),  # the next item: one seek
     sa.Index("ix_items_import_id", "import_id"),
 )
 
@@ -99,6 +102,7 @@ annotators = sa.Table(
     sa.Column("languages", JSONText),  # language codes this annotator works in; NULL = any
     sa.Column("level", sa.Integer, nullable=False, server_default="0"),
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),  # | suspended
+    sa.Column("daily_goal", sa.Integer),  # answers a day, set by them or the lead; NULL = project's
 )
 
 # An item handed to an annotator is theirs until `expires_at` (epoch seconds, UTC); a closed tab
@@ -133,6 +137,22 @@ annotations = sa.Table(
     sa.Index("ix_annotations_annotator_item", "annotator_id", "item_id"),
 )
 
+
+# A reviewer's verdict on one annotation version (append-only too: the newest verdict counts).
+# Rejected answers are left out of consensus, exports and pay, and count against the annotator.
+REVIEW_VERDICTS = ("accepted", "rejected")
+
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("annotation_id", sa.Integer, sa.ForeignKey("annotations.id"), nullable=False),
+    sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.Index("ix_reviews_annotation", "annotation_id"),
+)
 
 # ---------------------------------------------------------------------------- Label Studio sync
 # Mappings between this store and linked Label Studio projects (labelkit.labelstudio). Each is

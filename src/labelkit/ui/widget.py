@@ -14,6 +14,7 @@ import anywidget
 import traitlets
 
 from labelkit.errors import LabelkitError
+from labelkit.team.accounts import AccessDenied
 from labelkit.ui.session import LabelSession, StaleAction
 
 log = logging.getLogger("labelkit.ui")
@@ -91,11 +92,13 @@ class LabelWidget(anywidget.AnyWidget):
                 "back": lambda: session.back(token),
                 "forward": lambda: session.forward(token),
             }
-            self._show(calls[action])
-            self.notice = {"escalate": "Escalated.", "report": "Reported.", "skip": "Skipped."}.get(
-                action, ""
-            )
+            notice = {"escalate": "Escalated.", "report": "Reported.", "skip": "Skipped."}
+            self._show(calls[action], notice=notice.get(action, ""))
             self._ack(client_key, True, "")
+        except AccessDenied as exc:  # suspended, or the link replaced: this page is done
+            with self.hold_sync():
+                self.item, self.state, self.error = None, "error", str(exc)
+            self._ack(client_key, False, str(exc))
         except StaleAction as exc:
             self._ack(client_key, False, str(exc))  # a double press: nothing to show
         except LabelkitError as exc:
@@ -108,12 +111,18 @@ class LabelWidget(anywidget.AnyWidget):
         finally:
             self.busy = False
 
-    def _show(self, next_item) -> None:
-        item = next_item()
-        self.error = ""
-        self.item = item
-        self.progress = self.session.progress()
-        self.state = "labeling" if item is not None else "done"
+    def _show(self, next_item, notice: str = "") -> None:
+        item = next_item()  # commits the action first; raises before anything is shown
+        progress = self.session.progress()
+        # One update message: the browser sees the new item and `busy` false together, so
+        # the keys work the moment the item is visible (no window where they are dropped).
+        with self.hold_sync():
+            self.error = ""
+            self.item = item
+            self.progress = progress
+            self.state = "labeling" if item is not None else "done"
+            self.notice = notice
+            self.busy = False
 
     def _ack(self, client_key, ok: bool, error: str) -> None:
         self.send({"type": "ack", "client_key": client_key, "ok": ok, "error": error})

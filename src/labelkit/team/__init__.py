@@ -1,0 +1,1 @@
+"""Working as a team: accounts and access links (accounts), who labels what (assignment)."""
