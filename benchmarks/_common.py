@@ -179,3 +179,20 @@ def append_results(title: str, body: str) -> None:
     with RESULTS.open("a", encoding="utf-8") as out:
         out.write("\n".join(section))
     print(f"appended to {RESULTS.relative_to(REPO)}")
+
+
+def time_and_memory_verdict(ratio: float, target_ratio: float, rss_mb: float, target_mb: float):
+    """The one-line verdict of a benchmark with a wall-time ratio and a peak-RSS target."""
+    return (
+        f"Targets: wall within {target_ratio:.0f}x of the floor: "
+        f"**{'met' if ratio <= target_ratio else 'MISSED'}** ({ratio:.2f}x); "
+        f"peak RSS under {target_mb} MB: "
+        f"**{'met' if rss_mb < target_mb else 'MISSED'}** ({rss_mb:.0f} MB)."
+    )
+
+
+def report(title: str, table: str, verdict: str, append: bool) -> None:
+    """Print the table and verdict; with `append`, add them to RESULTS.md."""
+    print(f"\n{table}\n\n{verdict}")
+    if append:
+        append_results(title, table + "\n\n" + verdict)

@@ -32,11 +32,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from _common import (
     CACHE_DIR,
-    append_results,
     markdown_table,
     parquet_file,
     peak_rss_mb,
+    report,
     sqlite_connect,
+    time_and_memory_verdict,
 )
 
 TARGET_RATIO, TARGET_RSS_MB = 2.0, 1000
@@ -292,18 +293,8 @@ def main() -> None:
             ["**b / a**", f"**{ratio:.2f}x**", "", f"{rss / floor['rss_mb']:.2f}x", ""],
         ],
     )
-    verdict = (
-        f"Targets: wall within {TARGET_RATIO:.0f}x of the floor: "
-        f"**{'met' if ratio <= TARGET_RATIO else 'MISSED'}** ({ratio:.2f}x); "
-        f"peak RSS under {TARGET_RSS_MB} MB: "
-        f"**{'met' if rss < TARGET_RSS_MB else 'MISSED'}** ({rss:.0f} MB)."
-    )
-    print()
-    print(table)
-    print()
-    print(verdict)
-    if args.append_results:
-        append_results("export_dataset", table + "\n\n" + verdict)
+    verdict = time_and_memory_verdict(ratio, TARGET_RATIO, rss, TARGET_RSS_MB)
+    report("export_dataset", table, verdict, args.append_results)
 
 
 if __name__ == "__main__":

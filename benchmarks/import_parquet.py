@@ -24,7 +24,14 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from _common import append_results, markdown_table, parquet_file, parser, peak_rss_mb
+from _common import (
+    markdown_table,
+    parquet_file,
+    parser,
+    peak_rss_mb,
+    report,
+    time_and_memory_verdict,
+)
 from _common import sqlite_connect as connect
 
 BATCH = 5000  # labelkit's sources.BATCH_ROWS
@@ -173,18 +180,8 @@ def main() -> None:
             ["**b / a**", f"**{ratio:.2f}x**", "", f"{rss / floor['rss_mb']:.2f}x", ""],
         ],
     )
-    verdict = (
-        f"Targets: wall within {TARGET_RATIO:.0f}x of the floor: "
-        f"**{'met' if ratio <= TARGET_RATIO else 'MISSED'}** ({ratio:.2f}x); "
-        f"peak RSS under {TARGET_RSS_MB} MB: "
-        f"**{'met' if rss < TARGET_RSS_MB else 'MISSED'}** ({rss:.0f} MB)."
-    )
-    print()
-    print(table)
-    print()
-    print(verdict)
-    if args.append_results:
-        append_results("import_parquet", table + "\n\n" + verdict)
+    verdict = time_and_memory_verdict(ratio, TARGET_RATIO, rss, TARGET_RSS_MB)
+    report("import_parquet", table, verdict, args.append_results)
 
 
 if __name__ == "__main__":

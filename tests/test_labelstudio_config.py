@@ -26,7 +26,7 @@ from labelkit.schema import (
     TextQuestion,
 )
 from labelkit.templates import TEMPLATES, template
-from tests.labelstudio_samples import sample_answer, sample_item
+from tests.samples import sample_answer, sample_item
 
 VARIANTS = [
     *[(name, {}) for name in TEMPLATES],

@@ -23,8 +23,8 @@ from labelkit.labelstudio import ConfigError, LabelStudioError, link_project, sy
 from labelkit.labelstudio import sync as sync_module
 from labelkit.store.tables import ls_annotations, ls_tasks
 from labelkit.templates import TEMPLATES
-from tests.labelstudio_samples import sample_answer, sample_item
 from tests.labelstudio_server import LabelStudioServer, LabelStudioUnavailable, free_port
+from tests.samples import sample_answer, sample_item
 
 pytestmark = pytest.mark.slow
 

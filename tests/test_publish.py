@@ -20,67 +20,21 @@ from labelkit.demo import demo_data
 from labelkit.errors import InputError, LabelkitError
 from labelkit.publish import make_view, views_for
 from labelkit.publish.encode import BatchEncoder, RawJSON
-from labelkit.publish.rows import REJECTED_STATUSES
+from labelkit.publish.rows import REJECTED
 from labelkit.schema import (
     ChatField,
     LabelQuestion,
     MarkdownField,
-    MultiLabelQuestion,
     PreferenceQuestion,
-    RankingQuestion,
-    RatingQuestion,
     Schema,
-    SpanQuestion,
-    TaxonomyQuestion,
     TextField,
-    TextQuestion,
 )
-from labelkit.store.tables import annotations, items
+from labelkit.store.tables import annotations, items, reviews
 from labelkit.templates import TEMPLATES
+from tests.samples import sample_answer
 
 ANNOTATORS = ["ana", "ben", "chloe"]
 ITEMS_ANSWERED = 8  # of each demo set's non-gold items; the rest stay unlabelled
-
-
-def scripted_answer(schema: Schema, data: dict, rng: random.Random) -> dict:
-    """A valid answer with every question filled in (conditions followed), drawn from rng."""
-    answer: dict = {}
-    for q in schema.questions:
-        if not schema.asked(q, answer):
-            continue
-        if isinstance(q, LabelQuestion):
-            answer[q.name] = rng.choice(q.labels)
-        elif isinstance(q, MultiLabelQuestion):
-            k = rng.randint(max(q.min_selected, 0), q.max_selected or len(q.labels))
-            answer[q.name] = rng.sample(q.labels, max(k, q.min_selected))
-        elif isinstance(q, RatingQuestion):
-            answer[q.name] = rng.randrange(q.min, q.max + 1, q.step)
-        elif isinstance(q, PreferenceQuestion):
-            choice = rng.choice([*q.options, "tie"] if q.allow_tie else q.options)
-            strength = rng.choice(q.strengths) if q.strengths and choice != "tie" else None
-            answer[q.name] = {"choice": choice, "strength": strength}
-        elif isinstance(q, RankingQuestion):
-            answer[q.name] = rng.sample(q.options, len(q.options))
-        elif isinstance(q, SpanQuestion):
-            text = data[q.field]
-            spans = []
-            for _ in range(rng.randint(0, 2)):
-                start = rng.randrange(0, len(text) - 1)
-                spans.append(
-                    {
-                        "start": start,
-                        "end": rng.randint(start + 1, len(text)),
-                        "label": rng.choice(q.labels),
-                        "severity": rng.choice(q.severities) if q.severities else None,
-                    }
-                )
-            answer[q.name] = spans
-        elif isinstance(q, TaxonomyQuestion):
-            paths = rng.sample(q.paths, rng.randint(0, 2))
-            answer[q.name] = paths if q.multiple else rng.choice(q.paths)
-        elif isinstance(q, TextQuestion):
-            answer[q.name] = rng.choice(["", "fine", "see the second <b>sentence</b>"])
-    return answer
 
 
 def labelled_project(path: Path, template: str, seed: int = 0) -> Project:
@@ -94,14 +48,14 @@ def labelled_project(path: Path, template: str, seed: int = 0) -> Project:
     for key in keys[:ITEMS_ANSWERED]:
         data = project.item(key).data
         for annotator in ANNOTATORS[: rng.choice([2, 3])]:
-            project.submit(key, scripted_answer(project.schema, data, rng), annotator=annotator)
+            project.submit(key, sample_answer(project.schema, data, rng), annotator=annotator)
     first = project.item(keys[0])
-    project.submit(first, scripted_answer(project.schema, first.data, rng), annotator="ana")
+    project.submit(first, sample_answer(project.schema, first.data, rng), annotator="ana")
     project.submit(keys[ITEMS_ANSWERED], status="skipped", annotator="ben")
     # A gold item answered too: it must stay out of every default view.
     gold_key = sorted(gold_keys)[0]
     gold_data = project.item(gold_key).data
-    project.submit(gold_key, scripted_answer(project.schema, gold_data, rng), annotator="ana")
+    project.submit(gold_key, sample_answer(project.schema, gold_data, rng), annotator="ana")
     return project
 
 
@@ -352,23 +306,19 @@ def test_rejected_answers_are_left_out_unless_asked_for(tmp_path):
     key = next(r["key"] for r in item_rows(project) if r["key"] not in gold_item_keys(project))
     project.submit(key, {"label": "billing"}, annotator="ana")
     project.submit(key, {"label": "account"}, annotator="ben")
-    # A reviewer's rejection is a newer version with a rejected status (issue 5's review).
+    # A reviewer's rejection: a review whose newest verdict is "rejected" (a first, accepting
+    # verdict is overruled).
+    reviewer = project.store.annotator_id("lead", role="reviewer")
     with project.store.writing() as conn:
-        row = conn.execute(
-            sa.select(annotations)
-            .where(annotations.c.answer.is_not(None))
-            .order_by(annotations.c.id.desc())
-        ).first()
-        conn.execute(
-            annotations.insert().values(
-                item_id=row.item_id,
-                annotator_id=row.annotator_id,
-                version=row.version + 1,
-                status=REJECTED_STATUSES[0],
-                answer=row.answer,
-                client_key="review-1",
+        ben_answer = conn.execute(
+            sa.select(annotations.c.id).order_by(annotations.c.id.desc()).limit(1)
+        ).scalar_one()
+        for verdict in ("accepted", REJECTED):
+            conn.execute(
+                reviews.insert().values(
+                    annotation_id=ben_answer, reviewer_id=reviewer, verdict=verdict
+                )
             )
-        )
 
     def answers_of(dataset):
         row = next(r for r in decoded(dataset) if r["item_id"] == key)
@@ -775,7 +725,7 @@ def test_publish_from_postgresql(tmp_path, postgres_url):
     for key in keys:
         for annotator in ANNOTATORS[:2]:
             data = project.item(key).data
-            project.submit(key, scripted_answer(project.schema, data, rng), annotator=annotator)
+            project.submit(key, sample_answer(project.schema, data, rng), annotator=annotator)
     out = tmp_path / "release"
     project.publish(out, views=["raw", "preference"], keep_ties=True, progress=False)
     raw = datasets.load_dataset(str(out), "raw")["train"]

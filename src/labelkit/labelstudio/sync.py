@@ -53,6 +53,7 @@ from labelkit.ingest import content_hash
 from labelkit.labelstudio.config import LabelConfig, schema_to_config
 from labelkit.labelstudio.convert import ResultError, answer_to_result, result_to_answer
 from labelkit.schema import Schema, check_field_value
+from labelkit.store.store import is_latest_version, latest_versions
 from labelkit.store.tables import (
     annotations,
     annotators,
@@ -979,15 +980,7 @@ class _Sync:
     def _current_answers(self, conn, item_ids: list[int] | None, kind: str):
         """Current versions (submitted or skipped) not yet in Label Studio as `kind`; never
         the ones that came from Label Studio."""
-        latest = (
-            sa.select(
-                annotations.c.item_id,
-                annotations.c.annotator_id,
-                sa.func.max(annotations.c.version).label("version"),
-            )
-            .group_by(annotations.c.item_id, annotations.c.annotator_id)
-            .subquery()
-        )
+        latest = latest_versions()
         mapped = sa.exists().where(
             ls_annotations.c.link_id == self.link_id,
             ls_annotations.c.annotation_id == annotations.c.id,
@@ -1002,14 +995,7 @@ class _Sync:
                 annotations.c.answer,
                 annotations.c.duration_ms,
             )
-            .join(
-                latest,
-                sa.and_(
-                    latest.c.item_id == annotations.c.item_id,
-                    latest.c.annotator_id == annotations.c.annotator_id,
-                    latest.c.version == annotations.c.version,
-                ),
-            )
+            .join(latest, is_latest_version(latest))
             .where(annotations.c.status.in_(PUSHED_STATUSES), ~mapped)
             .order_by(annotations.c.id)
         )

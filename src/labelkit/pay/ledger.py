@@ -22,7 +22,8 @@ import sqlalchemy as sa
 
 from labelkit.errors import LabelkitError
 from labelkit.pay.rates import PayRates, pay_rates
-from labelkit.store.tables import annotations, annotators, reviews
+from labelkit.store.store import newest_verdict
+from labelkit.store.tables import annotations, annotators
 
 
 @dataclass
@@ -76,13 +77,6 @@ def earnings(
     """Each annotator's earnings over [start, end) (aware datetimes), by name."""
     rates = pay_rates(project)
     start, end = _utc(start), _utc(end)
-    newest_verdict = (
-        sa.select(reviews.c.verdict)
-        .where(reviews.c.annotation_id == annotations.c.id)
-        .order_by(reviews.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
     query = (
         sa.select(
             annotators.c.name,
@@ -91,7 +85,7 @@ def earnings(
             annotations.c.status,
             annotations.c.duration_ms,
             annotations.c.created_at,
-            newest_verdict.label("verdict"),
+            newest_verdict().label("verdict"),
         )
         .join(annotators, annotators.c.id == annotations.c.annotator_id)
         .order_by(annotations.c.id)

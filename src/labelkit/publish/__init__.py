@@ -4,12 +4,12 @@ from labelkit.publish.card import CardOptions
 from labelkit.publish.dataset import build_dataset
 from labelkit.publish.publish import PublishReport, publish, push
 from labelkit.publish.reimport import import_published
-from labelkit.publish.rows import REJECTED_STATUSES, Filters
+from labelkit.publish.rows import REJECTED, Filters
 from labelkit.publish.splits import Splits
 from labelkit.publish.views import VIEWS, make_view, views_for
 
 __all__ = [
-    "REJECTED_STATUSES",
+    "REJECTED",
     "VIEWS",
     "CardOptions",
     "Filters",

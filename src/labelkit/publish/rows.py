@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from labelkit.store import Store
+from labelkit.store.store import newest_verdict
 from labelkit.store.tables import annotations, annotators, gold, imports, items
 
-# Statuses of an annotation a reviewer turned down: kept out of exports unless asked for.
-# (Review writes its decision as a new version with this status; see issue 5.)
-REJECTED_STATUSES = ("rejected",)
+# An answer whose newest review verdict is this is kept out unless asked for; with it, the
+# export shows it under this status.
+REJECTED = "rejected"
 STREAM_ROWS = 2000
 STORE_ID_KEY = "export_store_id"  # meta key: a random id telling stores apart
 
@@ -77,12 +78,13 @@ def _items_query(filters: Filters):
 
 def _current_annotations_query(filters: Filters, sqlite: bool):
     newer = sa.alias(annotations, "newer")
+    rejected = sa.func.coalesce(newest_verdict(), "") == REJECTED
     query = (
         sa.select(
             annotations.c.item_id,
             annotations.c.id,
             annotators.c.name,
-            annotations.c.status,
+            sa.case((rejected, REJECTED), else_=annotations.c.status),
             annotations.c.version,
             sa.type_coerce(annotations.c.answer, sa.Text),
             annotations.c.comment,
@@ -105,7 +107,7 @@ def _current_annotations_query(filters: Filters, sqlite: bool):
         .order_by(annotations.c.item_id, annotations.c.annotator_id)
     )
     if not filters.include_rejected:
-        query = query.where(annotations.c.status.not_in(REJECTED_STATUSES))
+        query = query.where(~rejected)
     return query
 
 

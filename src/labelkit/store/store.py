@@ -28,6 +28,7 @@ from labelkit.store.tables import (
     imports,
     items,
     meta,
+    reviews,
 )
 from labelkit.store.writer_lock import WriterLock
 from labelkit.team import assignment
@@ -366,15 +367,7 @@ class Store:
 
     def annotation_rows(self, current_only: bool = False) -> Iterator[dict]:
         """Every annotation with its item key and annotator name, oldest first (streamed)."""
-        latest = (
-            sa.select(
-                annotations.c.item_id,
-                annotations.c.annotator_id,
-                sa.func.max(annotations.c.version).label("version"),
-            )
-            .group_by(annotations.c.item_id, annotations.c.annotator_id)
-            .subquery()
-        )
+        latest = latest_versions()
         query = (
             sa.select(
                 annotations.c.id,
@@ -391,14 +384,7 @@ class Store:
             )
             .join(items, items.c.id == annotations.c.item_id)
             .join(annotators, annotators.c.id == annotations.c.annotator_id)
-            .outerjoin(
-                latest,
-                sa.and_(
-                    latest.c.item_id == annotations.c.item_id,
-                    latest.c.annotator_id == annotations.c.annotator_id,
-                    latest.c.version == annotations.c.version,
-                ),
-            )
+            .outerjoin(latest, is_latest_version(latest))
             .order_by(annotations.c.id)
         )
         if current_only:
@@ -556,6 +542,39 @@ _COUNT_ANSWER = (
     .where(items.c.id == sa.bindparam("item_id"))
     .values(answer_count=items.c.answer_count + 1)
 )
+
+
+def latest_versions() -> sa.Subquery:
+    """(item_id, annotator_id, version): each annotator's current version of each item."""
+    return (
+        sa.select(
+            annotations.c.item_id,
+            annotations.c.annotator_id,
+            sa.func.max(annotations.c.version).label("version"),
+        )
+        .group_by(annotations.c.item_id, annotations.c.annotator_id)
+        .subquery()
+    )
+
+
+def is_latest_version(latest: sa.Subquery) -> sa.ColumnElement[bool]:
+    """Join condition: this annotation row is the current version (see latest_versions)."""
+    return sa.and_(
+        latest.c.item_id == annotations.c.item_id,
+        latest.c.annotator_id == annotations.c.annotator_id,
+        latest.c.version == annotations.c.version,
+    )
+
+
+def newest_verdict() -> sa.ScalarSelect:
+    """A reviewer's newest verdict on the annotation row in the enclosing query (or NULL)."""
+    return (
+        sa.select(reviews.c.verdict)
+        .where(reviews.c.annotation_id == annotations.c.id)
+        .order_by(reviews.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def chunks(rows: Iterable, size: int) -> Iterator[list]:

@@ -1,4 +1,5 @@
-"""Items and valid answers for any schema, for the Label Studio tests (deterministic per seed).
+"""Items and valid answers for any schema, for the sync and publishing tests (deterministic
+per seed).
 
 Texts carry non-ASCII letters, an emoji outside the BMP (Label Studio counts UTF-16 units) and
 hostile HTML, so offsets and sanitizing are exercised on every template.
