@@ -56,16 +56,9 @@ def test_v1_store_is_upgraded_on_open(tmp_path, db_url):
     url = db_url or sqlite_url(folder)
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # replace the fresh tables with a v1 store
-        tables = [
-            "ls_annotations",
-            "ls_tasks",
-            "ls_users",
-            "ls_links",
-            "leases",
-            "reviews",
-        ]  # v3+, refer
-        for table in [*tables, "annotations", "gold", "items", "imports", "annotators", "meta"]:
-            conn.exec_driver_sql(f"DROP TABLE {table}")
+        fresh = sa.MetaData()
+        fresh.reflect(conn)
+        fresh.drop_all(conn)
     engine.dispose()
     write_v1_store(url)
 
@@ -90,6 +83,18 @@ def test_v1_store_is_upgraded_on_open(tmp_path, db_url):
         assert {"token_hash", "languages", "level", "status", "daily_goal"} <= columns
         assert "priority" in {c["name"] for c in inspector.get_columns("items")}
         assert {"leases", "reviews"} <= set(inspector.get_table_names())
+        # v5: the quality path and wellbeing
+        assert {"warnings", "gold"} <= {c["name"] for c in inspector.get_columns("items")}
+        assert {"opt_outs", "locale"} <= columns
+        assert "exam" in {c["name"] for c in inspector.get_columns("gold")}
+        assert {
+            "annotator_events",
+            "exam_attempts",
+            "exam_answers",
+            "gold_scores",
+            "answer_flags",
+            "resolutions",
+        } <= set(inspector.get_table_names())
     # opening again does nothing more
     with Project.open(folder, db_url=db_url) as project:
         assert project.store.upgraded_from == SCHEMA_VERSION

@@ -32,6 +32,8 @@ OPTIONAL_COLUMNS = (
     "sensitive",
     "gold",
     "gold_explanation",
+    "exam",
+    "warnings",
     "suggestions",
     "metadata",
 )
@@ -168,6 +170,20 @@ class Importer:
             if not isinstance(sensitive, bool):
                 fail(self.columns["sensitive"], f"expected true or false, got {sensitive!r}")
             record["sensitive"] = sensitive
+        warnings = optional("warnings")  # content-warning categories: "violence, self-harm"
+        if warnings not in (None, ""):
+            if isinstance(warnings, str) and warnings.lstrip().startswith("["):
+                warnings = _json_cell(warnings, lambda m: fail(self.columns["warnings"], m))
+            elif isinstance(warnings, str):
+                warnings = warnings.split(",")
+            if not isinstance(warnings, list | tuple) or not all(
+                isinstance(w, str) and len(w.strip()) <= 64 for w in warnings
+            ):
+                fail(self.columns["warnings"], f"expected category names, got {warnings!r}")
+            categories = sorted({w.strip().lower() for w in warnings if w.strip()})
+            if categories:
+                record["warnings"] = categories
+                record["sensitive"] = True  # a content warning always blurs
 
         metadata = _json_cell(optional("metadata"), lambda m: fail(self.columns["metadata"], m))
         if metadata is not None and not isinstance(metadata, dict):
@@ -196,7 +212,12 @@ class Importer:
             except AnswerError as exc:
                 fail(column, f"invalid gold answer: {'; '.join(exc.problems)}")
             explanation = optional("gold_explanation")
-            record["gold"] = {"answer": answer, "explanation": str(explanation or "")}
+            record["gold"] = {"answer": answer, "explanation": str(explanation or ""), "exam": None}
+            exam = optional("exam")  # which exam or training it belongs to; none: a honeypot
+            if exam not in (None, ""):
+                if not isinstance(exam, str) or len(exam.strip()) > 64:
+                    fail(self.columns["exam"], f"expected an exam name, got {exam!r}")
+                record["gold"]["exam"] = exam.strip()
 
     def _check_suggestions(self, suggestions: Any, data: dict, fail) -> dict:
         if not isinstance(suggestions, dict):
@@ -266,7 +287,7 @@ def _json_text(value: Any) -> str | None:
 # but for the placeholder style.
 _ITEM_INSERT_COLUMNS = (
     "key, data, content_hash, metadata, suggestions, language, level, priority, sensitive, "
-    "import_id"
+    "warnings, gold, import_id"
 )
 
 
@@ -408,6 +429,8 @@ def _write_batch(
                         r.get("level", 0),
                         r.get("priority", 0),
                         r.get("sensitive", False),
+                        _json_text(r.get("warnings")),
+                        "gold" in r,
                         import_id,
                     )
                     for r in new

@@ -45,7 +45,37 @@ def _v3_to_v4(conn: sa.Connection) -> None:
     tables.reviews.create(conn)
 
 
-STEPS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}  # from version -> step to the next
+def _v4_to_v5(conn: sa.Connection) -> None:
+    """v5: the quality path (gold kept out of the queue, exams, gold scores, answer flags,
+    annotator history, escalation resolutions) and wellbeing (content warnings, opt-outs,
+    the annotator's language)."""
+    add = conn.exec_driver_sql
+    add("ALTER TABLE items ADD COLUMN warnings TEXT")
+    add(f"ALTER TABLE items ADD COLUMN gold BOOLEAN NOT NULL DEFAULT {_false(conn)}")
+    add(f"UPDATE items SET gold = {_true(conn)} WHERE id IN (SELECT item_id FROM gold)")
+    add("ALTER TABLE gold ADD COLUMN exam VARCHAR(64)")
+    add("ALTER TABLE annotators ADD COLUMN opt_outs TEXT")
+    add("ALTER TABLE annotators ADD COLUMN locale VARCHAR(16)")
+    for table in (
+        tables.annotator_events,
+        tables.exam_attempts,
+        tables.exam_answers,
+        tables.gold_scores,
+        tables.answer_flags,
+        tables.resolutions,
+    ):
+        table.create(conn)
+
+
+def _true(conn: sa.Connection) -> str:
+    return "1" if conn.dialect.name == "sqlite" else "true"
+
+
+def _false(conn: sa.Connection) -> str:
+    return "0" if conn.dialect.name == "sqlite" else "false"
+
+
+STEPS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}  # from version -> step to the next
 
 
 def stored_version(conn: sa.Connection) -> int | None:

@@ -47,6 +47,7 @@ class Item:
     language: str | None = None
     level: int = 0
     sensitive: bool = False
+    warnings: tuple[str, ...] | list[str] | None = None  # content-warning categories
     lease_until: float | None = None  # when the annotator's lease on it ends (epoch seconds)
 
 
@@ -452,16 +453,27 @@ class Store:
             if unfinished:
                 figures = self.counts(overlap)
                 return figures["items"] - figures["complete"]
+            # Gold items are few and never "remain": count them apart, keeping the counts
+            # below on the queue index alone.
             count = sa.select(sa.func.count()).select_from(items)
+            gold_count = (  # through the small gold table: no index on items.gold needed
+                sa.select(sa.func.count())
+                .select_from(gold)
+                .join(items, items.c.id == gold.c.item_id)
+            )
             cached = self.__dict__.get("_item_total")  # (key, total, last remaining)
             if cached is None or cached[0] != key:
                 cached = (key, conn.execute(count).scalar_one(), None)
             total, last = cached[1], cached[2]
             if last is not None and last < total / 2:
                 left = conn.execute(count.where(items.c.answer_count < overlap)).scalar_one()
+                gold_left = gold_count.where(items.c.answer_count < overlap)
+                left -= conn.execute(gold_left).scalar_one()
             else:
                 complete = conn.execute(count.where(items.c.answer_count >= overlap))
-                left = total - complete.scalar_one()
+                left = total - complete.scalar_one() - conn.execute(gold_count).scalar_one()
+                gold_complete = gold_count.where(items.c.answer_count >= overlap)
+                left += conn.execute(gold_complete).scalar_one()
         self._item_total = (key, total, left)
         return left
 
@@ -470,7 +482,7 @@ class Store:
         with self.reading() as conn:
             by_count = conn.execute(
                 sa.select(items.c.answer_count, sa.func.count())
-                .where(self._ready())
+                .where(self._ready(), items.c.gold == sa.false())
                 .group_by(items.c.answer_count)
             ).all()
             by_status = dict(
@@ -510,6 +522,7 @@ _ITEM_COLUMNS = (
     items.c.language,
     items.c.level,
     items.c.sensitive,
+    items.c.warnings,
 )
 
 

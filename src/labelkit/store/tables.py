@@ -12,7 +12,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 4  # bump with a step in migrations.py
+SCHEMA_VERSION = 5  # bump with a step in migrations.py
 
 
 class JSONText(TypeDecorator):
@@ -69,6 +69,10 @@ items = sa.Table(
     sa.Column("language", sa.String(35)),
     sa.Column("level", sa.Integer, nullable=False, server_default="0"),
     sa.Column("sensitive", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("warnings", JSONText),  # content-warning categories, e.g. ["violence"]; sensitive
+    # Gold items (a row in `gold`) stay out of the normal queue: honeypots are mixed in at the
+    # project's rate and exam items are served only in exams (labelkit.gold).
+    sa.Column("gold", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("answer_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),  # higher goes first
     # The project's serving order (team/assignment.py): 0 (sequential), -priority, or a seeded
@@ -88,6 +92,7 @@ gold = sa.Table(
     ),
     sa.Column("answer", JSONText, nullable=False),
     sa.Column("explanation", sa.Text, nullable=False, server_default=""),
+    sa.Column("exam", sa.String(64)),  # the exam or training it belongs to; NULL = a honeypot
 )
 
 annotators = sa.Table(
@@ -103,6 +108,50 @@ annotators = sa.Table(
     sa.Column("level", sa.Integer, nullable=False, server_default="0"),
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),  # | suspended
     sa.Column("daily_goal", sa.Integer),  # answers a day, set by them or the lead; NULL = project's
+    sa.Column("opt_outs", JSONText),  # content-warning categories they are never served
+    sa.Column("locale", sa.String(16)),  # the app's language for them (en, fr); NULL = project's
+)
+
+# Every change of an annotator's level or status, and every exam result, with its reason: the
+# annotator's history, shown to them and to the lead. actor: "system" or the lead's name.
+annotator_events = sa.Table(
+    "annotator_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # level | status | exam | warning
+    sa.Column("old", sa.String(64)),
+    sa.Column("new", sa.String(64)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False, server_default="system"),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.Index("ix_annotator_events_annotator", "annotator_id", "id"),
+)
+
+# Exams and training: an attempt serves the exam's gold items; its answers stay here, apart from
+# the work's annotations (they are never consensus, exports or pay).
+exam_attempts = sa.Table(
+    "exam_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("exam", sa.String(64), nullable=False),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),  # epoch seconds
+    sa.Column("finished_at", sa.Float),
+    sa.Column("score", sa.Float),  # 0..1, set when finished
+    sa.Column("passed", sa.Boolean),
+    sa.Index("ix_exam_attempts_annotator", "annotator_id", "exam"),
+)
+
+exam_answers = sa.Table(
+    "exam_answers",
+    metadata,
+    sa.Column("attempt_id", sa.Integer, sa.ForeignKey("exam_attempts.id"), primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("answer", JSONText),
+    sa.Column("score", sa.Float, nullable=False),  # 0..1 against the gold answer
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
 )
 
 # An item handed to an annotator is theirs until `expires_at` (epoch seconds, UTC); a closed tab
@@ -152,6 +201,44 @@ reviews = sa.Table(
     sa.Column("comment", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
     sa.Index("ix_reviews_annotation", "annotation_id"),
+)
+
+# The score (0..1) of a submitted answer to a hidden gold item (a honeypot), written with it.
+gold_scores = sa.Table(
+    "gold_scores",
+    metadata,
+    sa.Column("annotation_id", sa.Integer, sa.ForeignKey("annotations.id"), primary_key=True),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.Index("ix_gold_scores_annotator", "annotator_id", "annotation_id"),
+)
+
+# Automatic checks on an answer, e.g. kind "fast": answered much faster than the honest median.
+answer_flags = sa.Table(
+    "answer_flags",
+    metadata,
+    sa.Column("annotation_id", sa.Integer, sa.ForeignKey("annotations.id"), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("detail", JSONText),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.Index("ix_answer_flags_annotator", "annotator_id", "annotation_id"),
+)
+
+# A reviewer's or admin's final answer to an escalated item (the newest counts): it is the
+# item's consensus, whatever the annotators answered.
+resolutions = sa.Table(
+    "resolutions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), nullable=False),
+    sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("answer", JSONText, nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.Index("ix_resolutions_item", "item_id"),
 )
 
 # ---------------------------------------------------------------------------- Label Studio sync

@@ -3,6 +3,7 @@
 Rules, for one annotator:
 - an item wants `overlap` submitted answers from distinct annotators; nobody gets an item they
   already touched (a skip or an escalation counts);
+- gold items are not in this queue (honeypots and exams have their own rules);
 - an item with a language goes only to annotators who have it (no languages = any); an item
   above the annotator's level is not shown; a suspended annotator gets nothing;
 - items closer to complete come first, so started items are finished before new ones; within
@@ -149,6 +150,7 @@ def _candidate(columns, any_language: bool, lock: bool, passed_over: list[int] =
     """The first item with `count` answers that may go to me now, in the project's order."""
     query = sa.select(*columns).where(
         items.c.answer_count == sa.bindparam("count"),
+        items.c.gold == sa.false(),  # gold is served by its own rules (labelkit.gold)
         ~_touched_by(_ME),
         _others_live_leases(_ME, _NOW) < sa.bindparam("slots"),
         items.c.level <= sa.bindparam("level"),
