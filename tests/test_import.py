@@ -122,6 +122,7 @@ def test_column_mapping(project, tmp_path):
     assert project.store.gold_of(item.id) == {
         "answer": {"label": "feedback"},
         "explanation": "a thank-you",
+        "exam": None,
     }
 
 
@@ -152,6 +153,30 @@ def test_optional_columns(project, tmp_path):
     assert project.progress()["gold_items"] == 1
     with project.store.reading() as conn:
         assert conn.exec_driver_sql("SELECT priority FROM items").scalar() == -3
+
+
+def test_gold_exam_and_content_warnings(project, tmp_path):
+    rows = [
+        {"id": "w1", "text": "plain work"},
+        {"id": "h1", "text": "a hidden check", "gold": "billing"},
+        {"id": "e1", "text": "an exam question", "gold": "billing", "exam": " basics "},
+        {"id": "s1", "text": "graphic", "warnings": "Violence, self-harm ,violence"},
+        {"id": "s2", "text": "listed", "warnings": '["hate"]', "sensitive": "no"},
+    ]
+    project.import_items(write(tmp_path, "csv", rows), id_column="id", progress=False)
+    gold = {key: project.store.gold_of(project.item(key).id) for key in ("h1", "e1")}
+    assert gold["h1"]["exam"] is None and gold["e1"]["exam"] == "basics"
+    assert project.item("s1").warnings == ["self-harm", "violence"]
+    assert project.item("s1").sensitive and project.item("s2").sensitive  # a warning blurs
+    assert project.item("w1").warnings is None and not project.item("w1").sensitive
+    # gold is never in the normal queue and never counts as work left
+    assert project.progress()["items"] == 3 and project.store.remaining() == 3
+    served = []
+    while (item := project.next_item("ana")) is not None:
+        served.append(item.key)
+        project.submit(item, {"label": "billing"}, annotator="ana")
+    assert sorted(served) == ["s1", "s2", "w1"]
+    assert project.store.remaining() == 0
 
 
 def test_images_from_paths_bytes_and_urls(tmp_path):
@@ -244,6 +269,18 @@ BAD_INPUTS = {
         [{"id": "a", "text": "x", "sensitive": "sometimes"}],
         {},
         ("row 1", "column 'sensitive'", "true or false"),
+    ),
+    "bad content warnings": (
+        "jsonl",
+        [{"id": "a", "text": "x", "warnings": {"violence": True}}],
+        {},
+        ("row 1", "column 'warnings'", "category names"),
+    ),
+    "bad exam name": (
+        "jsonl",
+        [{"id": "a", "text": "x", "gold": "billing", "exam": "x" * 65}],
+        {},
+        ("row 1", "column 'exam'", "exam name"),
     ),
     "empty id": ("jsonl", [{"id": " ", "text": "x"}], {}, ("row 1", "column 'id'", "empty id")),
     "bad JSON cell": (

@@ -191,7 +191,9 @@ class Store:
     def gold_of(self, item_id: int) -> dict | None:
         with self.reading() as conn:
             row = conn.execute(sa.select(gold).where(gold.c.item_id == item_id)).first()
-        return None if row is None else {"answer": row.answer, "explanation": row.explanation}
+        if row is None:
+            return None
+        return {"answer": row.answer, "explanation": row.explanation, "exam": row.exam}
 
     def next_item(
         self, annotator_id: int, overlap: int = 1, *, lease_seconds: float | None = None
