@@ -2,12 +2,17 @@
 
     .venv/bin/python benchmarks/assignment_throughput.py [--sizes 10000,1000000]
         [--annotators 16] [--seconds 30] [--overlap 3] [--backends sqlite,postgresql]
-        [--append-results]
+        [--think 0,0.5-1.5] [--append-results]
 
 For each backend and project size, a classification project is built from the cached Parquet
 file of import_parquet.py. Then `--annotators` separate processes (spawned, like Voila kernels)
 each loop ``project.submit_and_next(item, answer)`` (the labeling session's path: record the
 answer, release its lease, lease the next item, one commit) for `--seconds`, timing each call.
+With `--think LOW-HIGH` each annotator pauses a random LOW..HIGH seconds between answers (not
+timed), as people do (1-3 s a micro-task; scale it down to fit the run): without a pause all
+processes hammer the store at once, the worst case; with it, p99 shows a real team's
+contention. Several modes, comma-separated (0 = no pause), run one after the other on the
+same project (built once per size and backend).
 Reported: answers/s over all processes, and latency percentiles of one call. PostgreSQL runs
 on a throwaway local cluster (fsync on, like a real server). Targets (issue 4): p99 under
 50 ms on SQLite; no throughput collapse from the small to the large project.
@@ -18,6 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pwd
+import random
 import shutil
 import socket
 import subprocess
@@ -37,27 +43,36 @@ COLLAPSE_RATIO = 0.5  # large project below half the small one's answers/s = a c
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
 
-def annotator(folder: str, db_url, name: str, seconds: float, start, out: str) -> None:
-    """One annotator process: label for `seconds` after the common start; save latencies."""
+def annotator(
+    folder: str, db_url, name: str, seconds: float, think: tuple, start, out: str
+) -> None:
+    """One annotator process: label for `seconds` after the common start, pausing `think`
+    (low, high) seconds between answers; save latencies."""
     latencies = []
+    pause = random.Random(name)
     with Project.open(folder, db_url=db_url) as project:
         item = project.next_item(name)
         start.wait()
+        if think[1]:  # people do not start in step
+            time.sleep(pause.uniform(0, think[1]))
         deadline = time.perf_counter() + seconds
         while item is not None and time.perf_counter() < deadline:
             t0 = time.perf_counter()
             _, item = project.submit_and_next(item, ANSWER, annotator=name)
             latencies.append(time.perf_counter() - t0)
+            if think[1]:
+                time.sleep(pause.uniform(*think))
     np.save(out, np.array(latencies))
 
 
-def run(folder: Path, db_url, annotators: int, seconds: float, tmp: Path) -> dict:
+def run(folder: Path, db_url, annotators: int, seconds: float, think: tuple, tmp: Path) -> dict:
     context = multiprocessing.get_context("spawn")
     start = context.Event()
     outs = [tmp / f"lat-{k}.npy" for k in range(annotators)]
     processes = [
         context.Process(
-            target=annotator, args=(str(folder), db_url, f"a{k:02d}", seconds, start, str(out))
+            target=annotator,
+            args=(str(folder), db_url, f"a{k:02d}", seconds, think, start, str(out)),
         )
         for k, out in enumerate(outs)
     ]
@@ -117,9 +132,13 @@ def main() -> None:
     cli.add_argument("--seconds", type=float, default=30, help="per run (%(default)s)")
     cli.add_argument("--overlap", type=int, default=3, help="answers per item (%(default)s)")
     cli.add_argument("--backends", default="sqlite,postgresql", help="(%(default)s)")
+    cli.add_argument(
+        "--think", default="0", help="pauses between answers, s: 0 or LOW-HIGH, comma-separated"
+    )
     args = cli.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     backends = args.backends.split(",")
+    modes = [_think(mode) for mode in args.think.split(",")]
 
     results = {}
     with tempfile.TemporaryDirectory(prefix="labelkit-bench-") as tmp_name:
@@ -138,10 +157,19 @@ def main() -> None:
                     ) as project:
                         project.import_items(parquet_file(size), id_column="id", progress=False)
                     print(f"{backend} {size:,} items: built in {time.perf_counter() - t0:.0f} s")
-                    results[backend, size] = figures = run(
-                        folder, db_url, args.annotators, args.seconds, tmp
-                    )
-                    print(f"  {figures['per_s']:.0f} answers/s, p99 {figures['p99']:.1f} ms")
+                    for think in modes:
+                        results[backend, size, think] = figures = run(
+                            folder, db_url, args.annotators, args.seconds, think, tmp
+                        )
+                        print(
+                            f"  think {_label(think)}: {figures['per_s']:.0f} answers/s, "
+                            f"p99 {figures['p99']:.1f} ms"
+                        )
+    if len(modes) > 1:
+        print()
+        print(_think_table(results, backends, sizes, modes, args))
+    all_results = results
+    results = {key[:2]: value for key, value in results.items() if key[2] == modes[0]}
 
     rows = []
     for backend in backends:
@@ -177,9 +205,11 @@ def main() -> None:
                     f"{pg['p99'] / sq['p99']:.2f}x",
                 ]
             )
+    think_note = "" if modes[0] == (0.0, 0.0) else f", think {_label(modes[0])} s"
     table = markdown_table(
         [
-            f"{args.annotators} annotator processes, overlap {args.overlap}, {args.seconds:.0f} s",
+            f"{args.annotators} annotator processes, overlap {args.overlap}, "
+            f"{args.seconds:.0f} s{think_note}",
             "items",
             "answers",
             "answers/s",
@@ -206,10 +236,41 @@ def main() -> None:
             f"**{'met' if ok else 'MISSED'}** ({ratio:.2f}x)."
         )
     body = table + "\n\n" + "\n".join(f"- {v}" for v in verdicts)
+    if len(modes) > 1:
+        body += "\n\n" + _think_table(all_results, backends, sizes, modes, args)
     print()
     print(body)
     if args.append_results:
         append_results("assignment_throughput", body)
+
+
+def _think(text: str) -> tuple[float, float]:
+    low, _, high = text.partition("-")
+    low, high = float(low), float(high or low)
+    if not 0 <= low <= high:
+        raise SystemExit(f"--think: expected 0 or LOW-HIGH seconds, got {text!r}")
+    return low, high
+
+
+def _label(think: tuple) -> str:
+    return "none" if think[1] == 0 else f"{think[0]:g}-{think[1]:g}"
+
+
+def _think_table(results, backends, sizes, modes, args) -> str:
+    """p99 with and without pauses between answers, per backend and size."""
+    rows = []
+    for backend in backends:
+        for size in sizes:
+            for think in modes:
+                f = results[backend, size, think]
+                rows.append(
+                    [backend, f"{size:,}", _label(think), f"{f['answers']:,}", f"{f['per_s']:.0f}"]
+                    + [f"{f[k]:.1f}" for k in ("p50", "p95", "p99")]
+                )
+    header = f"{args.annotators} annotators, think time (s)"
+    return markdown_table(
+        [header, "items", "think s", "answers", "answers/s", "p50 ms", "p95 ms", "p99 ms"], rows
+    )
 
 
 @contextmanager

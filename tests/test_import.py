@@ -155,6 +155,29 @@ def test_optional_columns(project, tmp_path):
         assert conn.exec_driver_sql("SELECT priority FROM items").scalar() == -3
 
 
+@pytest.mark.parametrize("kind", ["dataframe", "csv", "parquet"])
+def test_level_and_priority_columns_with_empty_cells(project, tmp_path, kind):
+    """Pandas turns a whole-number column with an empty cell into floats (1.0, NaN)."""
+    rows = [
+        {"id": "a", "text": "x", "level": 1, "priority": 5},
+        {"id": "b", "text": "y", "level": None, "priority": None},
+        {"id": "c", "text": "z", "level": 2, "priority": -1},
+    ]
+    source = pd.DataFrame(rows) if kind == "dataframe" else write(tmp_path, kind, rows)
+    assert project.import_items(source, id_column="id", progress=False).added == 3
+    assert [project.item(key).level for key in "abc"] == [1, 0, 2]
+    with project.store.reading() as conn:
+        found = conn.exec_driver_sql("SELECT priority FROM items ORDER BY id").scalars().all()
+    assert found == [5, 0, -1]
+    before = snapshot(project)
+    half = pd.DataFrame(
+        [{"id": "d", "text": "w", "level": None}, {"id": "e", "text": "v", "level": 1.5}]
+    )
+    with pytest.raises(InputError, match=r"row 2, column 'level': expected a whole number.*1\.5"):
+        project.import_items(half, id_column="id", progress=False)
+    assert snapshot(project) == before
+
+
 def test_gold_exam_and_content_warnings(project, tmp_path):
     rows = [
         {"id": "w1", "text": "plain work"},

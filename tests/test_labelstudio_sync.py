@@ -195,6 +195,36 @@ def test_answers_made_in_label_studio_come_back(tmp_path, labelstudio, ls):
     project.close()
 
 
+def test_pulled_answers_are_history_and_settle_a_dynamic_overlap(tmp_path, labelstudio, ls):
+    """Answers made in Label Studio come back even when their author is suspended here (they
+    are past work), and they settle items as answers given in labelkit do."""
+    project = make_project(tmp_path / "p", "classification", n_items=2, answered=0)
+    project.configure(overlap={"min": 2, "max": 3})
+    project.annotators.add("finn@example.com")
+    project.annotators.suspend("finn@example.com", reason="left the team")
+    sync_project(project, labelstudio.url, labelstudio.token, progress=False)
+    with project.store.reading() as conn:
+        task_id = conn.execute(
+            sa.select(ls_tasks.c.task_id).where(ls_tasks.c.item_id == project.item("item-0").id)
+        ).scalar_one()
+    billing = [{"from_name": "label", "to_name": "text", "type": "choices",
+                "value": {"choices": ["billing"]}}]  # fmt: skip
+    for email in ("erin@example.com", "finn@example.com"):
+        user = ls.users.create(email=email, username=email)
+        ls.annotations.create(id=task_id, completed_by=user.id, result=billing)
+
+    report = sync_project(project, labelstudio.url, labelstudio.token, progress=False)
+    assert report.annotations_pulled == 2 and report.invalid == []
+    rows = project.annotations()
+    assert sorted(rows["annotator"]) == ["erin@example.com", "finn@example.com"]
+    assert list(rows["answer"]) == [{"label": "billing"}] * 2
+    assert project.annotators.get("finn@example.com").status == "suspended"
+    # Two agreeing newcomers reach the 0.7 confidence (posterior 0.8): settled at 2 of 3.
+    assert project.progress()["complete"] == 1 and project.remaining() == 1
+    assert project.next_item("gus").key == "item-1"
+    project.close()
+
+
 def test_sync_twice_changes_nothing_and_edits_update(tmp_path, labelstudio, ls, db_url):
     project = make_project(tmp_path / "p", "classification", n_items=8, answered=5, db_url=db_url)
     first = sync_project(project, labelstudio.url, labelstudio.token, progress=False)

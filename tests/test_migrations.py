@@ -109,3 +109,43 @@ def test_store_from_a_newer_labelkit_is_refused(tmp_path):
     engine.dispose()
     with pytest.raises(StoreError, match="newer than this labelkit"):
         Store(url)
+
+
+def test_v4_store_gets_the_quality_path_on_open(tmp_path, db_url):
+    """v5: items.gold set from the gold table (gold leaves the queue), gold.exam, the history,
+    exam, gold score, flag and resolution tables; old answers kept."""
+    import pandas as pd
+
+    folder = tmp_path / "p"
+    with Project.create(folder, "classification", db_url=db_url) as project:
+        rows = [{"id": f"i{i}", "text": f"item {i}", "gold": None} for i in range(3)]
+        rows[1]["gold"] = {"label": "billing"}
+        project.import_items(pd.DataFrame(rows), id_column="id", progress=False)
+        project.submit("i0", {"label": "other"}, annotator="ana")
+    url = db_url or sqlite_url(folder)
+    engine = sa.create_engine(url)
+    v4_tables = {"meta", "imports", "items", "gold", "annotators", "leases", "annotations",
+                 "reviews", "ls_links", "ls_tasks", "ls_annotations", "ls_users"}  # fmt: skip
+    newer = set(sa.inspect(engine).get_table_names()) - v4_tables
+    with engine.begin() as conn:  # back to the v4 layout
+        for table in sorted(newer, key=lambda t: t != "exam_answers"):  # refers to attempts
+            conn.exec_driver_sql(f"DROP TABLE {table}")
+        for table, column in (("items", "warnings"), ("items", "gold"), ("gold", "exam"),
+                              ("annotators", "opt_outs"), ("annotators", "locale")):  # fmt: skip
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.exec_driver_sql("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    engine.dispose()
+
+    with Project.open(folder, db_url=db_url) as project:
+        assert project.store.upgraded_from == 4
+        assert list(project.annotations()["answer"]) == [{"label": "other"}]
+        assert project.progress()["items"] == 2  # the gold item is out of the queue again
+        assert project.next_item("ana").key == "i2"
+        tables = set(sa.inspect(project.store.engine).get_table_names())
+        assert {"annotator_events", "exam_attempts", "gold_scores", "answer_flags"} <= tables
+        # the quality path works on the upgraded store
+        project.configure_quality(honeypot_rate=0.9, exams={"basics": {"level": 0}})
+        project.add_gold("i2", {"label": "account"}, exam="basics")
+        project.annotators.suspend("ana", reason="after the upgrade")
+        assert project.annotator_history("ana")[0]["reason"] == "after the upgrade"
+        assert project.store.gold_of(project.item("i2").id)["exam"] == "basics"

@@ -30,6 +30,7 @@ from labelkit.schema import (
     TextField,
 )
 from labelkit.store.tables import annotations, items, reviews
+from labelkit.team.accounts import AccessDenied
 from labelkit.templates import TEMPLATES
 from tests.samples import sample_answer
 
@@ -704,6 +705,27 @@ def test_reimport_brings_items_and_answers_back_and_labeling_continues(released,
     copy.close()
 
 
+def test_reimport_keeps_the_answers_of_a_suspended_annotator(released, tmp_path):
+    """Importing history is never refused: the author's suspension applies to new work only."""
+    project, out = released("chatbot-rating")
+    copy = Project.create(tmp_path / "copy", out / "labelkit-schema.json", overlap=project.overlap)
+    copy.annotators.add("ana")
+    copy.annotators.suspend("ana", reason="too many rejections")
+    report = copy.import_published(out, progress=False)
+    gold_keys = gold_item_keys(project)
+    mine = [a for a in current_answers(project) if a["annotator"] == "ana"]
+    expected = [a for a in mine if a["item"] not in gold_keys]
+    assert expected and report.answers_added >= len(expected)
+    assert sorted(a["item"] for a in current_answers(copy) if a["annotator"] == "ana") == sorted(
+        a["item"] for a in expected
+    )
+    assert copy.annotators.get("ana").status == "suspended"  # unchanged by the import
+    new_item = next(row["key"] for row in item_rows(project) if row["key"] not in gold_keys)
+    with pytest.raises(AccessDenied):  # live answers stay refused
+        copy.submit(new_item, status="skipped", annotator="ana")
+    copy.close()
+
+
 def test_reimport_into_a_project_with_another_schema_is_refused(released, tmp_path):
     _, out = released("chatbot-rating")
     other = Project.create(tmp_path / "other", "classification")
@@ -733,4 +755,52 @@ def test_publish_from_postgresql(tmp_path, postgres_url):
     answered = [r for r in raw if r["annotations"]]
     assert sorted(r["item_id"] for r in answered) == sorted(keys)
     assert datasets.load_dataset(str(out), "preference")["train"].num_rows >= len(keys) * 2
+    project.close()
+
+
+# ---------------------------------------------------------------------------- card agreement
+
+
+def test_card_states_agreement_per_question_with_its_measure(released):
+    from labelkit.quality.agreement import agreement
+    from labelkit.quality.tidy import project_answers
+
+    project, out = released("chatbot-rating")
+    body = DatasetCard.load(out / "README.md").text
+    assert "## Agreement" in body
+    # The published answers: gold items' left out.
+    answers = project_answers(project)
+    answers = answers[~answers["item"].isin(gold_item_keys(project))]
+    expected = agreement(answers, project.schema).set_index("question")
+    measures = {"label": "nominal", "rating": "ordinal", "taxonomy": "distance 1 - Jaccard"}
+    rows = [line for line in body.splitlines() if line.startswith("| `")]
+    stated = {line.split("`")[1]: line for line in rows if "Krippendorff" in line}
+    assert set(stated) == set(expected.index)  # every measured question; free text is not
+    for question, found in expected.iterrows():
+        line = stated[question]
+        assert f"Krippendorff's alpha ({measures[found['type']]}" in line
+        assert f"| {found['alpha']:.3f} |" in line
+        assert line.endswith(f"| {found['items']} |")
+
+
+def test_ratings_view_z_scores_are_the_quality_modules(tmp_path):
+    from labelkit.quality.tidy import project_answers, question_table
+    from labelkit.quality.translation import z_scores
+
+    project = Project.create(tmp_path / "mt", "translation")
+    project.import_items(demo_data("translation"), id_column="id", progress=False)
+    rng = random.Random(3)
+    keys = [row["key"] for row in item_rows(project) if row["key"] not in gold_item_keys(project)]
+    for key in keys[:6]:
+        for annotator in ANNOTATORS:
+            data = project.item(key).data
+            project.submit(key, sample_answer(project.schema, data, rng), annotator=annotator)
+    rows = project.to_dataset("ratings", per="answer")
+    table = question_table(project_answers(project), "score")
+    expected = dict(
+        zip(zip(table["item"], table["annotator"], strict=True), z_scores(table), strict=True)
+    )
+    assert len(rows) == len(expected)
+    for row in rows:
+        assert row["score_z"] == pytest.approx(expected[(row["item_id"], row["annotator"])])
     project.close()

@@ -1,10 +1,12 @@
 """Templates: each is a valid schema, round-trips through YAML, and its demo set imports."""
 
 import pytest
+import sqlalchemy as sa
 
 from labelkit import TEMPLATES, Project, Schema, template
 from labelkit.demo import demo_data
 from labelkit.errors import LabelkitError
+from labelkit.store.tables import gold
 from labelkit.templates import TAXONOMY_PRESETS, moderation
 
 
@@ -20,10 +22,15 @@ def test_demo_data_imports_with_gold_and_suggestions(tmp_path, name):
     project = Project.create(tmp_path / name, name)
     report = project.import_items(demo_data(name), id_column="id", progress=False)
     progress = project.progress()
-    assert report.added == progress["items"] >= 20
+    # gold rows are kept out of the work queue (served as honeypots): "items" counts work only
     assert progress["gold_items"] >= 3
+    assert report.added == progress["items"] + progress["gold_items"]
+    assert progress["items"] >= 20
     item = project.next_item("ana")
     assert set(item.data) == set(project.schema.field_names)
+    with project.store.reading() as conn:
+        gold_ids = set(conn.execute(sa.select(gold.c.item_id)).scalars())
+    assert len(gold_ids) == progress["gold_items"] and item.id not in gold_ids
     project.close()
 
 

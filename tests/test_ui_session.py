@@ -16,11 +16,14 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>[link](javascr
 def project(tmp_path):
     project = Project.create(tmp_path / "p", "classification")
     rows = [
-        {"id": f"t{i}", "text": f"message {i}", "gold": None, "suggestions": None} for i in range(4)
+        {"id": f"t{i}", "text": f"message {i}", "gold": None, "suggestions": None} for i in range(5)
     ]
-    rows[1]["gold"] = {"label": "billing"}
     rows[2]["suggestions"] = {"label": "account"}
+    # t4 is gold: kept out of the work queue, served only as a hidden honeypot. No honeypots
+    # here (rate 0), so the work is t0..t3 in import order; the gold test turns them on.
+    rows[4]["gold"] = {"label": "billing"}
     project.import_items(pd.DataFrame(rows), id_column="id", progress=False)
+    project.configure_quality(honeypot_rate=0)
     yield project
     project.close()
 
@@ -125,15 +128,18 @@ def test_skip_escalate_report(project):
 
 
 def test_suggestions_prefill_and_gold_never_reaches_the_browser(project):
+    project.configure_quality(honeypot_rate=0.99)  # the gold item comes right after t0
     widget = project.label("ana")
     browser = Browser(widget)
-    payloads = []
+    payloads, seen = [], []
     while widget.state == "labeling":
         payloads.append(json.dumps([widget.item, widget.task, widget.progress]))
+        seen.append(widget.item["fields"]["text"]["text"])
         if widget.item["fields"]["text"]["text"] == "message 2":
             assert widget.item["answer"] == {"label": "account"}
             assert widget.item["suggested"] == ["label"]
         browser.act("submit", answer={"label": "other"})
+    assert seen == ["message 0", "message 4", "message 1", "message 2", "message 3"]
     for text in payloads:
         assert "gold" not in text and "explanation" not in text
     # the gold item looks exactly like any other (same keys at every level)

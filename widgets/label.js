@@ -24,7 +24,10 @@ const DEFAULT_KEYS = {
   choose_a: "a",
   choose_b: "b",
   tie: "t",
+  level: "l",
+  leave_exam: "q",
 };
+// Sent as the report's reason (stored English, like the keys); shown translated (reasonText).
 const REPORT_REASONS = ["disturbing", "broken or unreadable", "spam", "other"];
 const CHAT_ROLES = new Set(["system", "user", "assistant", "tool"]);
 const LABEL_COLOURS = 8; // lk-lab-0 … lk-lab-7 in label.css
@@ -35,6 +38,11 @@ const DIFF_MAX_WORDS = 3_000;
 // A submit or skip key pressed again this soon after the next item appeared, with nothing else
 // done in between, is the second half of a double press: it must not answer the new item.
 const DOUBLE_PRESS_MS = 400;
+// The page tells the kernel the annotator is active (a key or the mouse within ACTIVE_MS) every
+// HEARTBEAT_MS, so the newest item stays reserved for them (the kernel renews, rate limited).
+const HEARTBEAT_MS = 30_000;
+const ACTIVE_MS = 60_000;
+const SAFE_LINK = /^(https?:\/\/|mailto:)/i;
 
 // ------------------------------------------------------------------------------ DOM helper
 
@@ -75,6 +83,31 @@ function append(el, ...children) {
 }
 
 const kbd = (text) => (text ? h("kbd", { class: "lk-kbd" }, text) : null);
+
+// ------------------------------------------------------------------------------ the app's text
+// Every word of the app's own comes from the `strings` trait (src/labelkit/ui/locales/*.json,
+// one catalogue per language, chosen by the kernel). Call t("key", {vars}) with a literal key:
+// a test checks that every key used here exists in every catalogue.
+
+/** A translator over a strings getter: "{name}" placeholders are filled from `vars`. */
+function translator(getStrings) {
+  return (key, vars) => {
+    const strings = getStrings();
+    const text = strings && typeof strings[key] === "string" ? strings[key] : key;
+    return vars ? text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m)) : text;
+  };
+}
+
+/** The string as nodes, placeholders replaced by `vars` (nodes stay nodes: <strong>3</strong>). */
+function textNodes(text, vars = {}) {
+  return text.split(/(\{\w+\})/).map((part) => {
+    const m = /^\{(\w+)\}$/.exec(part);
+    return m && m[1] in vars ? vars[m[1]] : part;
+  });
+}
+
+// A translator for code that runs before any catalogue arrives (English keys as last resort).
+const untranslated = (key) => key;
 
 // ------------------------------------------------------------------------------ text utils
 
@@ -290,7 +323,7 @@ function isAsked(q, byName, draft, depth = 0) {
 }
 
 /** The value to send for one question: {empty} (unanswered), {problem}, or {value}. */
-function checkAnswer(q, v) {
+function checkAnswer(q, v, t = untranslated) {
   switch (q.type) {
     case "label":
       return v == null ? { empty: true } : { value: v };
@@ -298,10 +331,10 @@ function checkAnswer(q, v) {
       const chosen = (q.labels || []).filter((l) => Array.isArray(v) && v.includes(l));
       const min = q.min_selected || 0;
       if (chosen.length < min) {
-        return chosen.length ? { problem: `pick at least ${min}` } : { empty: true };
+        return chosen.length ? { problem: t("answer.at_least", { n: min }) } : { empty: true };
       }
       if (q.max_selected != null && chosen.length > q.max_selected) {
-        return { problem: `pick at most ${q.max_selected}` };
+        return { problem: t("answer.at_most", { n: q.max_selected }) };
       }
       return { value: chosen }; // an empty list is an answer: none of these
     }
@@ -311,7 +344,7 @@ function checkAnswer(q, v) {
       if (!v || !v.choice) return { empty: true };
       const strength = v.choice === "tie" ? null : (v.strength ?? null);
       if ((q.strengths || []).length && v.choice !== "tie" && strength == null) {
-        return { problem: "say how much better" };
+        return { problem: t("answer.how_much") };
       }
       return { value: { choice: v.choice, strength } };
     }
@@ -321,7 +354,7 @@ function checkAnswer(q, v) {
       const text = typeof v === "string" ? v.trim() : "";
       if (!text) return { empty: true };
       if (q.max_length && text.length > q.max_length) {
-        return { problem: `at most ${q.max_length} characters` };
+        return { problem: t("answer.max_chars", { n: q.max_length }) };
       }
       return { value: text };
     }
@@ -364,7 +397,7 @@ function initialDraft(task, item) {
 
 function fillField(body, field, value, view) {
   if (value == null || typeof value !== "object") {
-    body.append(h("div", { class: "lk-placeholder" }, "(no value)"));
+    body.append(h("div", { class: "lk-placeholder" }, view.t("field.no_value")));
     return;
   }
   if (field.type === "markdown") {
@@ -399,9 +432,9 @@ function fillField(body, field, value, view) {
 function imageView(field, value, view) {
   const frame = h("div", { class: "lk-image-frame" });
   const broken = (why) =>
-    frame.replaceChildren(h("div", { class: "lk-placeholder" }, why || "image could not be displayed"));
+    frame.replaceChildren(h("div", { class: "lk-placeholder" }, why || view.t("image.broken")));
   if (typeof value.missing === "string") {
-    broken(`image could not be displayed: ${value.missing}`);
+    broken(view.t("image.missing", { why: value.missing }));
     return frame;
   }
   let src = null;
@@ -419,7 +452,7 @@ function imageView(field, value, view) {
   const img = h("img", {
     class: ["lk-image", view.zoomed && "lk-zoomed"],
     alt: field.label || field.name,
-    title: "Click or press z to zoom",
+    title: view.t("image.zoom_title", { key: view.zoomKey }),
     onerror: () => broken(),
     onload: () => frame.classList.add("lk-loaded"),
     onclick: () => view.toggleZoom(),
@@ -479,7 +512,7 @@ function multiLabelQuestion(q, api) {
     const chosen = new Set(api.get() || []);
     if (chosen.has(label)) chosen.delete(label);
     else if (q.max_selected != null && chosen.size >= q.max_selected) {
-      api.flash(`Pick at most ${q.max_selected}.`);
+      api.flash(api.t("multi.at_most", { n: q.max_selected }));
       return;
     } else chosen.add(label);
     api.set(labels.filter((l) => chosen.has(l)));
@@ -611,7 +644,7 @@ function sliderQuestion(q, api) {
             h("span", {}, q.high_label ? `${max} = ${q.high_label}` : "")
           )
         : null,
-      h("div", { class: "lk-hint" }, "Type a number, or ←/→ (⇧ for ±10).")
+      h("div", { class: "lk-hint" }, api.t("slider.hint"))
     ),
     update() {
       const v = api.get();
@@ -648,15 +681,15 @@ function preferenceQuestion(q, api) {
     q.option_labels?.length === options.length
       ? q.option_labels
       : options.map((_, i) => String.fromCharCode(65 + i));
-  const word = options.length === 2 ? "better" : "best";
+  const isBetter = (name) => api.t(options.length === 2 ? "pref.better" : "pref.best", { name });
   const strengths = q.strengths || [];
   const choices = options.map((o, i) => ({
     value: o,
-    text: `${names[i]} is ${word}`,
+    text: isBetter(names[i]),
     key: api.keyText(i === 0 ? "choose_a" : i === 1 ? "choose_b" : null),
   }));
   if (q.allow_tie !== false) {
-    const tie = { value: "tie", text: "Tie", key: api.keyText("tie") };
+    const tie = { value: "tie", text: api.t("pref.tie"), key: api.keyText("tie") };
     choices.splice(options.length === 2 ? 1 : options.length, 0, tie);
   }
   const current = () => api.get() || { choice: null, strength: null };
@@ -670,7 +703,7 @@ function preferenceQuestion(q, api) {
   const pickStrength = (strength) => {
     const { choice } = current();
     if (!choice || choice === "tie") {
-      api.flash(choice ? "A tie has no strength." : "Pick which answer is better first.");
+      api.flash(choice ? api.t("pref.tie_no_strength") : api.t("pref.pick_first"));
       return;
     }
     api.set({ choice, strength }, { advance: true });
@@ -681,7 +714,7 @@ function preferenceQuestion(q, api) {
   const strengthEls = strengths.map((s, i) =>
     optionButton({ value: s, key: digitKey(i), text: s, role: "radio", cls: "lk-strength", onPick: () => pickStrength(s) })
   );
-  const strengthLabel = h("span", { class: "lk-sub-label" }, "How much better?");
+  const strengthLabel = h("span", { class: "lk-sub-label" }, api.t("pref.how_much"));
   return {
     body: h(
       "div",
@@ -690,7 +723,7 @@ function preferenceQuestion(q, api) {
       strengths.length
         ? h(
             "div",
-            { class: "lk-strengths", role: "radiogroup", "aria-label": "How much better" },
+            { class: "lk-strengths", role: "radiogroup", "aria-label": api.t("pref.how_much") },
             strengthLabel,
             strengthEls
           )
@@ -701,7 +734,9 @@ function preferenceQuestion(q, api) {
       choiceEls.forEach((el, i) => markChosen(el, choice === choices[i].value));
       const open = !!choice && choice !== "tie";
       const i = options.indexOf(choice);
-      strengthLabel.textContent = open ? `How much better is ${names[i] ?? choice}?` : "How much better?";
+      strengthLabel.textContent = open
+        ? api.t("pref.how_much_is", { name: names[i] ?? choice })
+        : api.t("pref.how_much");
       strengthEls.forEach((el, k) => {
         markChosen(el, open && strength === strengths[k]);
         el.classList.toggle("lk-muted", !open);
@@ -791,7 +826,7 @@ function rankingQuestion(q, api) {
       h(
         "div",
         { class: "lk-hint" },
-        "Best first. Drag, or ↑/↓ then Space to grab and drop. The order shown counts as an answer."
+        api.t("rank.hint")
       )
     ),
     update: render,
@@ -804,7 +839,7 @@ function rankingQuestion(q, api) {
           const from = cursor;
           cursor = to;
           move(from, to);
-          api.announce(`Moved to position ${to + 1}`);
+          api.announce(api.t("rank.moved", { n: to + 1 }));
         } else {
           cursor = to;
           render();
@@ -813,7 +848,9 @@ function rankingQuestion(q, api) {
       }
       if (e.key === " " && plainKey(e)) {
         grabbed = !grabbed;
-        api.announce(grabbed ? `Grabbed ${order()[cursor]}` : `Dropped at position ${cursor + 1}`);
+        api.announce(
+          grabbed ? api.t("rank.grabbed", { name: order()[cursor] }) : api.t("rank.dropped", { n: cursor + 1 })
+        );
         render();
         return true;
       }
@@ -853,7 +890,7 @@ function textQuestion(q, api) {
       h(
         "div",
         { class: "lk-hint lk-text-hint" },
-        "Tab or click to write · Ctrl+Enter submits · Esc leaves the text box ",
+        `${api.t("text.hint")} `,
         count
       )
     ),
@@ -965,8 +1002,8 @@ function spansQuestion(q, api) {
               button(
                 {
                   class: "lk-remove",
-                  "aria-label": `Remove ${m.label} mark`,
-                  title: "Remove",
+                  "aria-label": api.t("spans.remove_label", { label: m.label }),
+                  title: api.t("spans.remove"),
                   onclick: (e) => {
                     e.stopPropagation();
                     remove(i);
@@ -976,7 +1013,7 @@ function spansQuestion(q, api) {
               )
             );
           })
-        : [h("li", { class: "lk-span-empty" }, "No errors marked. That is a valid answer: no errors.")])
+        : [h("li", { class: "lk-span-empty" }, api.t("spans.none"))])
     );
   }
 
@@ -996,10 +1033,10 @@ function spansQuestion(q, api) {
       selectedEl.textContent = "";
       return;
     }
-    const what = selection || anchor != null ? "Selected" : "At the cursor";
-    const second = severities.length > 1 ? ` (⇧ for ${severities[1]})` : "";
+    const what = selection || anchor != null ? api.t("spans.selected") : api.t("spans.at_cursor");
+    const second = severities.length > 1 ? ` ${api.t("spans.shift_for", { severity: severities[1] })}` : "";
     const quote = text.slice(range[0], range[1]).slice(0, 120);
-    selectedEl.textContent = `${what}: “${quote}” — press ${digitRange}${second}`;
+    selectedEl.textContent = `${api.t("spans.press", { what, quote, keys: digitRange })}${second}`;
   }
 
   function currentRange() {
@@ -1078,14 +1115,14 @@ function spansQuestion(q, api) {
     kept.sort((a, b) => a.start - b.start || a.end - b.end);
     clearSelection();
     api.set(kept);
-    api.announce(`Marked ${labels[labelIndex]}${severity ? `, ${severity}` : ""}`);
-    if (replaced) api.flash(`Replaced ${replaced} overlapping ${replaced === 1 ? "mark" : "marks"}.`);
+    api.announce(api.t("spans.marked", { label: severity ? `${labels[labelIndex]}, ${severity}` : labels[labelIndex] }));
+    if (replaced) api.flash(api.t(replaced === 1 ? "spans.replaced_one" : "spans.replaced", { n: replaced }));
   }
 
   function remove(index) {
     const next = marks().filter((_, i) => i !== index);
     api.set(next);
-    api.announce("Mark removed");
+    api.announce(api.t("spans.removed"));
   }
 
   function removeAtCursor() {
@@ -1095,7 +1132,7 @@ function spansQuestion(q, api) {
     const e = Math.max(s + 1, cps.toCp[range[1]]);
     const index = marks().findIndex((m) => m.start < e && s < m.end);
     if (index >= 0) remove(index);
-    else api.flash("No mark here.");
+    else api.flash(api.t("spans.no_mark"));
   }
 
   const labelButtons = labels.map((label, i) =>
@@ -1128,17 +1165,17 @@ function spansQuestion(q, api) {
     h(
       "div",
       { class: "lk-hint" },
-      "Select words with the mouse, or ←/→ (⇧←/→ extends), then press the label's number",
-      severities.length > 1 ? ` (⇧number = ${severities[1]})` : "",
-      ". x removes the mark under the cursor."
+      api.t("spans.hint"),
+      severities.length > 1 ? ` ${api.t("spans.hint_shift", { severity: severities[1] })}` : "",
+      api.t("spans.hint_remove")
     ),
     selectedEl,
-    h("div", { class: "lk-options lk-span-labels", role: "group", "aria-label": "Labels" }, labelButtons),
+    h("div", { class: "lk-options lk-span-labels", role: "group", "aria-label": api.t("spans.labels") }, labelButtons),
     severities.length
       ? h(
           "div",
-          { class: "lk-options lk-severities", role: "radiogroup", "aria-label": "Severity for clicks" },
-          h("span", { class: "lk-sub-label" }, "Severity:"),
+          { class: "lk-options lk-severities", role: "radiogroup", "aria-label": api.t("spans.severity_clicks") },
+          h("span", { class: "lk-sub-label" }, api.t("spans.severity")),
           severityButtons
         )
       : null,
@@ -1229,9 +1266,9 @@ function taxonomyQuestion(q, api) {
         markChosen(row, picked.includes(paths[i]));
         row.classList.toggle("lk-cursor", api.isActive() && i === cursor);
       });
-      const none = multiple ? "None selected (counts as “none of these”)." : "Nothing selected.";
-      const chosenText = picked.length ? `Selected: ${picked.join(", ")}.` : none;
-      summary.textContent = `${chosenText} ↑/↓ move, Space ${multiple ? "ticks" : "picks"}.`;
+      const none = multiple ? api.t("tax.none_multiple") : api.t("tax.none");
+      const chosenText = picked.length ? api.t("tax.selected", { list: picked.join(", ") }) : none;
+      summary.textContent = `${chosenText} ${multiple ? api.t("tax.keys_tick") : api.t("tax.keys_pick")}`;
     },
     activate() {
       this.update();
@@ -1285,6 +1322,8 @@ function createView(model, el) {
     timers.delete(id);
   };
 
+  const t = translator(() => model.get("strings"));
+  const tn = (key, vars) => textNodes(t(key), vars); // a string with nodes in its placeholders
   const S = {
     task: {},
     keys: {}, // action -> parsed key
@@ -1305,6 +1344,13 @@ function createView(model, el) {
     diffOn: false,
     guidelinesOpen: false,
     keymapOpen: false,
+    prefsOpen: false,
+    levelOpen: false, // the "my level" panel
+    resultDismissed: null, // the exam result the annotator closed (its JSON)
+    resultRetake: null, // the exam the result screen's main button retakes
+    keymapExam: false, // whether the key list was painted for an exam
+    leaseDeadline: null, // performance.now() when the lease ends (from the kernel's seconds)
+    lastActivity: performance.now(), // a key or the mouse: see heartbeat()
     form: null,
     itemStart: performance.now(),
     freshUntil: 0, // see doublePress
@@ -1320,14 +1366,14 @@ function createView(model, el) {
     tabindex: "0",
     "data-lm-suppress-shortcuts": "true",
     role: "region",
-    "aria-label": "Labeling",
+    "aria-label": t("root.label"),
   });
   const titleEl = h("div", { class: "lk-title", role: "heading", "aria-level": "2" });
   const annotatorEl = h("span", { class: "lk-annotator" });
   const positionEl = h("span", { class: "lk-position", hidden: true });
   const progressEl = h("div", { class: "lk-progress" });
-  const timerEl = h("span", { class: "lk-timer", role: "timer", title: "Time on this item" }, "00:00");
-  const focusHint = h("span", { class: "lk-focus-hint" }, "Click here to use the keys");
+  const timerEl = h("span", { class: "lk-timer", role: "timer", title: t("timer.title") }, "00:00");
+  const focusHint = h("span", { class: "lk-focus-hint" }, t("focus.hint"));
   const guidelinesBtn = button({ class: "lk-tool", "aria-expanded": "false", onclick: () => toggleGuidelines() });
   const keysBtn = button({ class: "lk-tool", "aria-expanded": "false", onclick: () => toggleKeymap() });
   const header = h(
@@ -1342,20 +1388,42 @@ function createView(model, el) {
       "div",
       { class: "lk-panel-head" },
       h("span", {}, title),
-      button({ class: "lk-close", "aria-label": `Close ${title.toLowerCase()}`, onclick: close }, "×")
+      button({ class: "lk-close", "aria-label": t("panel.close", { title }), onclick: close }, "×")
     );
   const guidelinesBody = h("div", { class: "lk-guidelines-body" });
   const guidelines = h(
     "section",
-    { class: "lk-guidelines", hidden: true, "aria-label": "Guidelines", id: `${uid}-guidelines` },
-    panelHead("Guidelines", () => toggleGuidelines(false)),
+    { class: "lk-guidelines", hidden: true, "aria-label": t("guidelines.title"), id: `${uid}-guidelines` },
+    panelHead(t("guidelines.title"), () => toggleGuidelines(false)),
     guidelinesBody
   );
+  // The annotator's day, the lease, the support link and content settings (one row).
+  const dayEl = h("div", { class: "lk-day" });
+  const leaseEl = h("span", { class: "lk-lease", role: "status", hidden: true });
+  const supportEl = h("a", { class: "lk-support", target: "_blank", rel: "noopener noreferrer", hidden: true });
+  const prefsBtn = button({ class: "lk-tool lk-prefs-toggle", "aria-expanded": "false", onclick: () => togglePrefs() });
+  const levelBtn = button({ class: "lk-tool lk-level-toggle", "aria-expanded": "false", onclick: () => toggleLevel() });
+  const dayBar = h(
+    "div",
+    { class: "lk-daybar" },
+    dayEl,
+    h("span", { class: "lk-spacer" }),
+    leaseEl,
+    supportEl,
+    levelBtn,
+    prefsBtn
+  );
+  const prefsBody = h("div", { class: "lk-prefs-body" });
+  const prefsEl = h("section", { class: "lk-prefs", hidden: true, "aria-label": t("prefs.title") });
+  const levelBody = h("div", { class: "lk-level-body" });
+  const levelEl = h("section", { class: "lk-level", hidden: true, "aria-label": t("level.title") });
+  // During an exam: its name and progress, and (training) the verdict on the previous answer.
+  const examEl = h("div", { class: "lk-exam-bar", hidden: true });
   const keymapBody = h("div", { class: "lk-keymap-body" });
   const keymapEl = h(
     "section",
-    { class: "lk-keymap", hidden: true, role: "dialog", "aria-label": "Keyboard shortcuts" },
-    panelHead("Keyboard shortcuts", () => toggleKeymap(false)),
+    { class: "lk-keymap", hidden: true, role: "dialog", "aria-label": t("keys.title") },
+    panelHead(t("keys.title"), () => toggleKeymap(false)),
     keymapBody
   );
   const errorText = h("div", { class: "lk-error-text" });
@@ -1363,15 +1431,17 @@ function createView(model, el) {
     "div",
     { class: "lk-error", role: "alert", hidden: true },
     errorText,
-    button({ class: "lk-close", "aria-label": "Dismiss error", title: "Dismiss", onclick: () => dismissError() }, "×")
+    button({ class: "lk-close", "aria-label": t("error.dismiss_label"), title: t("error.dismiss"), onclick: () => dismissError() }, "×")
   );
   const body = h("div", { class: "lk-body" });
   const noticeEl = h("div", { class: "lk-notice", role: "status", "aria-live": "polite" });
   const statusEl = h("div", { class: "lk-status" });
-  const actionsEl = h("div", { class: "lk-actions", role: "toolbar", "aria-label": "Actions" });
+  const actionsEl = h("div", { class: "lk-actions", role: "toolbar", "aria-label": t("actions.label") });
   const live = h("div", { class: "lk-sr-only", "aria-live": "polite" });
   const footer = h("div", { class: "lk-footer" }, h("div", { class: "lk-footer-msgs" }, noticeEl, statusEl), actionsEl);
-  root.append(header, guidelines, keymapEl, errorEl, body, footer, live);
+  prefsEl.append(panelHead(t("prefs.title"), () => togglePrefs(false)), prefsBody);
+  levelEl.append(panelHead(t("level.title"), () => toggleLevel(false)), levelBody);
+  root.append(header, dayBar, guidelines, prefsEl, levelEl, keymapEl, errorEl, examEl, body, footer, live);
   el.replaceChildren(root);
 
   // ---- small helpers
@@ -1389,6 +1459,19 @@ function createView(model, el) {
     return questions().filter((q) => isAsked(q, map, S.draft)).map((q) => q.name);
   };
   const canAct = () => !S.inflight && !model.get("busy");
+  const inExam = () => model.get("state") === "exam";
+  /** The finished exam's result, until the annotator closes it ({} or null: none). */
+  const examResult = () => {
+    const r = model.get("exam_result");
+    return r && typeof r === "object" && r.exam != null ? r : null;
+  };
+  const resultShown = () => {
+    const r = examResult();
+    return !!r && ["labeling", "done", "exam"].includes(model.get("state")) && S.resultDismissed !== JSON.stringify(r);
+  };
+  /** Whether an item (work or exam) is on screen: not behind a break or an exam result. */
+  const itemShown = () =>
+    ["labeling", "exam"].includes(model.get("state")) && !!S.item && !paused() && !resultShown();
 
   // ---- traits -> shell
   function readKeys() {
@@ -1399,43 +1482,62 @@ function createView(model, el) {
 
   function paintHeader() {
     const task = S.task;
-    titleEl.textContent = task.title || "Labeling";
-    root.setAttribute("aria-label", `Labeling: ${task.title || ""}`);
-    annotatorEl.textContent = task.annotator ? `Annotator: ${task.annotator}` : "";
+    titleEl.textContent = task.title || t("root.label");
+    root.setAttribute("aria-label", t("root.label_title", { title: task.title || "" }));
+    annotatorEl.textContent = task.annotator ? t("header.annotator", { name: task.annotator }) : "";
     guidelinesBtn.hidden = !task.guidelines_html;
     guidelinesBody.innerHTML = typeof task.guidelines_html === "string" ? task.guidelines_html : ""; // sanitized by the kernel
-    guidelinesBtn.replaceChildren("Guidelines ", kbd(keyText("guidelines")));
-    keysBtn.replaceChildren("Keys ", kbd(keyText("help")));
+    guidelinesBtn.replaceChildren(`${t("guidelines.title")} `, kbd(keyText("guidelines")));
+    keysBtn.replaceChildren(`${t("keys.button")} `, kbd(keyText("help")));
+  }
+
+  const num = (v) => (Number.isFinite(Number(v)) ? Number(v) : 0);
+
+  /** Today's answers and goal: the day panel's figures when there are some. */
+  function todayAndGoal() {
+    const p = model.get("progress") || {};
+    const d = model.get("day") || {};
+    const fromDay = Number.isFinite(Number(d.answers_today)) && d.answers_today != null;
+    return [num(fromDay ? d.answers_today : p.today), num(d.daily_goal ?? p.daily_goal)];
   }
 
   function paintProgress() {
     const p = model.get("progress") || {};
-    const num = (v) => (Number.isFinite(Number(v)) ? Number(v) : 0);
-    const today = num(p.today);
-    const goal = num(p.daily_goal);
-    const stat = (label, value) => h("span", { class: "lk-stat" }, h("strong", {}, String(value)), ` ${label}`);
+    const [today, goal] = todayAndGoal();
+    const stat = (key, value) => h("span", { class: "lk-stat" }, tn(key, { n: h("strong", {}, String(value)) }));
     const pct = goal > 0 ? Math.min(100, Math.round((today / goal) * 100)) : 0;
     progressEl.replaceChildren(
-      stat("done", num(p.done)),
-      stat("remaining", num(p.remaining)),
+      stat("progress.done", num(p.done)),
+      stat("progress.remaining", num(p.remaining)),
       h(
         "span",
         { class: "lk-stat lk-today" },
-        h("span", {}, "Today ", h("strong", {}, String(today)), goal > 0 ? ` / ${goal}` : ""),
+        h(
+          "span",
+          { class: "lk-today-count" },
+          tn(goal > 0 ? "progress.today_goal" : "progress.today", {
+            n: h("strong", {}, String(today)),
+            goal: String(goal),
+          })
+        ),
         goal > 0
           ? h(
               "span",
               {
                 class: "lk-bar",
                 role: "progressbar",
-                "aria-label": "Today's goal",
+                "aria-label": t("progress.goal_label"),
                 "aria-valuemin": "0",
                 "aria-valuemax": String(goal),
                 "aria-valuenow": String(Math.min(today, goal)),
               },
               h("span", { class: ["lk-bar-fill", today >= goal && "lk-bar-full"], style: { width: `${pct}%` } })
             )
-          : null
+          : null,
+        button(
+          { class: "lk-link lk-goal-edit", title: t("goal.edit_title"), onclick: () => openGoalForm() },
+          t("goal.edit")
+        )
       )
     );
     const position = typeof p.position === "string" && p.position !== "new" ? p.position : "";
@@ -1455,7 +1557,222 @@ function createView(model, el) {
   }
 
   function paintTimer() {
-    timerEl.textContent = model.get("state") === "labeling" && S.item ? mmss(performance.now() - S.itemStart) : "--:--";
+    const running = itemShown();
+    const median = num((model.get("day") || {}).median_item_seconds);
+    timerEl.textContent = running ? mmss(performance.now() - S.itemStart) : "--:--";
+    if (median > 0) {
+      timerEl.append(h("span", { class: "lk-median" }, ` ${t("timer.median", { time: mmss(median * 1000) })}`));
+    }
+    paintLease();
+  }
+
+  // ---- the day, the lease, wellbeing
+  const money = (amount, currency) => {
+    try {
+      return new Intl.NumberFormat(model.get("locale") || "en", { style: "currency", currency }).format(amount);
+    } catch {
+      return `${num(amount).toFixed(2)} ${currency || ""}`.trim(); // an unknown currency code
+    }
+  };
+  const duration = (seconds) => {
+    const minutes = Math.floor(num(seconds) / 60);
+    if (minutes < 60) return t("time.minutes", { m: minutes });
+    return t("time.hours", { h: Math.floor(minutes / 60), m: String(minutes % 60).padStart(2, "0") });
+  };
+
+  function paintDay() {
+    const d = model.get("day") || {};
+    const parts = [];
+    const streak = num(d.streak_days);
+    if (streak > 0) {
+      parts.push(h("span", { class: "lk-day-streak" }, t(streak === 1 ? "day.streak_one" : "day.streak", { n: streak })));
+    }
+    parts.push(h("span", { class: "lk-day-time" }, t("day.time", { time: duration(d.active_seconds_today) })));
+    const paid = num(d.earned_week) > 0 || num(d.earned_today) > 0 || d.hourly_rate_week != null;
+    if (paid && d.currency) {
+      const earned = t("day.earned", { today: money(num(d.earned_today), d.currency), week: money(num(d.earned_week), d.currency) });
+      const rate = d.hourly_rate_week != null ? ` · ${t("day.rate", { rate: money(num(d.hourly_rate_week), d.currency) })}` : "";
+      parts.push(h("span", { class: "lk-day-earned" }, earned + rate));
+    }
+    dayEl.replaceChildren(...parts);
+    paintProgress();
+  }
+
+  function readLease() {
+    const lease = model.get("lease") || {};
+    S.leaseState = lease.state || "none";
+    S.leaseDeadline = lease.state === "held" ? performance.now() + num(lease.left) * 1000 : null;
+    paintLease();
+  }
+
+  function paintLease() {
+    const labeling = model.get("state") === "labeling" && S.item && !S.item.editing && !paused();
+    let state = labeling ? S.leaseState : "none";
+    const left = S.leaseDeadline == null ? 0 : (S.leaseDeadline - performance.now()) / 1000;
+    if (state === "held" && left <= 0) state = "expired";
+    leaseEl.hidden = state === "none" || !state;
+    leaseEl.classList.toggle("lk-lease-expired", state === "expired");
+    if (state === "held") {
+      leaseEl.textContent =
+        left >= 60 ? t("lease.held", { m: Math.ceil(left / 60) }) : t("lease.held_seconds", { s: Math.ceil(left) });
+    } else if (state === "expired") {
+      leaseEl.textContent = t("lease.expired");
+    }
+  }
+
+  /** Every HEARTBEAT_MS: if the annotator did something in the last ACTIVE_MS, say so. */
+  function heartbeat() {
+    S.heartbeatTimer = later(heartbeat, HEARTBEAT_MS);
+    const active = performance.now() - S.lastActivity < ACTIVE_MS;
+    if (!active || !canAct() || model.get("state") !== "labeling" || !S.item || S.item.editing) return;
+    model.send({ action: "heartbeat" }); // no ack: the kernel answers with the `lease` trait
+  }
+
+  function paintWellbeing() {
+    const w = model.get("wellbeing") || {};
+    const link = typeof w.support_link === "string" && SAFE_LINK.test(w.support_link) ? w.support_link : null;
+    supportEl.hidden = !(link && (w.show_support || paused()));
+    if (link) supportEl.href = link; // http(s) or mailto only (checked in the kernel too)
+    supportEl.textContent = w.support_text || t("support.default");
+    prefsBtn.replaceChildren(t("prefs.button"));
+    paintPrefs();
+  }
+
+  function togglePrefs(open = !S.prefsOpen) {
+    S.prefsOpen = open;
+    prefsEl.hidden = !open;
+    prefsBtn.setAttribute("aria-expanded", String(open));
+    if (open) paintPrefs();
+  }
+
+  /** My settings: the daily goal and the content I do not want to see. */
+  function paintPrefs() {
+    if (!S.prefsOpen) return;
+    const w = model.get("wellbeing") || {};
+    const mine = new Set(Array.isArray(w.opt_outs) ? w.opt_outs : []);
+    const categories = [...new Set([...(Array.isArray(w.categories) ? w.categories : []), ...mine])];
+    const boxes = categories.map((c) =>
+      h(
+        "label",
+        { class: "lk-optout" },
+        h("input", { type: "checkbox", class: "lk-optout-box", value: c, checked: mine.has(c) }),
+        ` ${c}`
+      )
+    );
+    const save = h(
+      "button",
+      {
+        type: "button",
+        class: "lk-action lk-primary lk-optout-save",
+        onclick: () => {
+          const chosen = boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
+          sendSetting("set_opt_outs", { categories: chosen });
+        },
+      },
+      t("prefs.save")
+    );
+    prefsBody.replaceChildren(
+      h("div", { class: "lk-prefs-title" }, t("prefs.optouts_title")),
+      h("div", { class: "lk-hint" }, t("prefs.optouts_hint")),
+      categories.length ? h("div", { class: "lk-optouts" }, boxes) : h("div", { class: "lk-hint" }, t("prefs.no_categories")),
+      categories.length ? save : null,
+      h(
+        "div",
+        { class: "lk-prefs-goal" },
+        t("prefs.goal", { goal: todayAndGoal()[1] || "—" }),
+        " ",
+        button({ class: "lk-link", onclick: () => openGoalForm() }, t("goal.edit"))
+      )
+    );
+  }
+
+  /** A small form in the day bar: the daily goal (checked again by the kernel). */
+  function openGoalForm() {
+    if (dayBar.querySelector(".lk-goal-form")) return;
+    const input = h("input", {
+      type: "number",
+      class: "lk-goal-input",
+      min: "1",
+      max: "100000",
+      step: "1",
+      value: String(todayAndGoal()[1] || ""),
+      "aria-label": t("goal.label"),
+    });
+    const close = () => {
+      formEl.remove();
+      focusRoot();
+    };
+    const save = () => {
+      const goal = Number(input.value);
+      if (!Number.isInteger(goal) || goal < 1 || goal > 100000) {
+        setLocalError(t("error.goal"));
+        return;
+      }
+      if (sendSetting("set_goal", { goal })) close();
+    };
+    input.onkeydown = (e) => {
+      e.stopPropagation(); // typed into the goal box: never a shortcut
+      if (e.key === "Enter") {
+        e.preventDefault();
+        save();
+      } else if (e.key === "Escape") {
+        e.preventDefault();
+        close();
+      }
+    };
+    const formEl = h(
+      "span",
+      { class: "lk-goal-form", role: "group", "aria-label": t("goal.label") },
+      h("label", {}, `${t("goal.label")} `, input),
+      h("button", { type: "button", class: "lk-action lk-primary lk-goal-save", onclick: save }, t("goal.save")),
+      h("button", { type: "button", class: "lk-action", onclick: close }, t("form.cancel"))
+    );
+    dayBar.prepend(formEl);
+    input.focus();
+    input.select();
+  }
+
+  /** A setting (goal, opt-outs, leaving a break): acked like an action, the item stays. */
+  function sendSetting(action, extra = {}) {
+    if (!canAct()) return false;
+    const key = newClientKey();
+    S.inflight = { action, token: S.item ? S.item.token : null, key, timer: later(noAck, NO_ACK_MS) };
+    S.lastKey = key;
+    model.send({ action, client_key: key, ...extra });
+    paintStatus();
+    return true;
+  }
+
+  const paused = () => !!(model.get("pause") || {}).reason;
+
+  function renderBreak() {
+    closeItem();
+    const pause = model.get("pause") || {};
+    const w = model.get("wellbeing") || {};
+    const limits = w.limits || {};
+    const why = {
+      hour: () => t("break.hour", { n: limits.per_hour ?? "" }),
+      day: () => t("break.day", { n: limits.per_day ?? "" }),
+      streak: () => t("break.streak", { n: limits.streak ?? "" }),
+    }[pause.reason];
+    const more = model.get("state") === "labeling" && !!S.item;
+    const link = typeof w.support_link === "string" && SAFE_LINK.test(w.support_link) ? w.support_link : null;
+    body.replaceChildren(
+      h(
+        "div",
+        { class: "lk-break", role: "status", "data-reason": pause.reason || "" },
+        h("div", { class: "lk-break-title" }, t("break.title")),
+        h("div", { class: "lk-break-why" }, why ? why() : ""),
+        h("div", { class: "lk-break-text" }, t("break.text")),
+        link
+          ? h("a", { class: "lk-support lk-break-support", href: link, target: "_blank", rel: "noopener noreferrer" },
+              w.support_text || t("support.default"))
+          : null,
+        more
+          ? button({ class: "lk-action lk-primary lk-break-continue", onclick: () => sendSetting("resume") }, t("break.continue"), kbd(keyText("submit")))
+          : h("div", { class: "lk-break-nothing" }, t("break.nothing"))
+      )
+    );
   }
 
   function paintError() {
@@ -1509,33 +1826,49 @@ function createView(model, el) {
     const row = (keys, what) => h("tr", {}, h("td", {}, keys.filter(Boolean).map((k) => kbd(k))), h("td", {}, what));
     const k = keyText;
     const hasPreference = questions().some((q) => q.type === "preference");
+    const exam = inExam();
+    S.keymapExam = exam;
+    // During an exam the item is answered: skip, back, escalate and report are off.
+    const actions = exam
+      ? [
+          [[k("submit"), "Ctrl+Enter"], t("keys.submit")],
+          [[k("leave_exam")], t("keys.leave_exam")],
+        ]
+      : [
+          [[k("submit"), "Ctrl+Enter"], t("keys.submit")],
+          [[k("skip")], t("keys.skip")],
+          [[k("back"), "Ctrl+Z"], t("keys.back")],
+          [[k("forward")], t("keys.forward")],
+          [[k("escalate")], t("keys.escalate")],
+          [[k("report")], t("keys.report")],
+        ];
     const sections = [
-      ["Actions", [
-        [[k("submit"), "Ctrl+Enter"], "Submit the answer"],
-        [[k("skip")], "Skip this item"],
-        [[k("back"), "Ctrl+Z"], "Back to the previous item"],
-        [[k("forward")], "Forward to the newest item (when editing)"],
-        [[k("escalate")], "Escalate… (asks for a reason)"],
-        [[k("report")], "Report content… (asks for a reason)"],
+      [t("keys.actions"), actions],
+      [t("keys.questions"), [
+        [["Tab", "↓"], t("keys.next_question")],
+        [["⇧Tab", "↑"], t("keys.prev_question")],
+        [["1–9", "0"], t("keys.digits")],
+        ...(hasPreference ? [[[k("choose_a"), k("choose_b"), k("tie")], t("keys.preference")]] : []),
+        [["←", "→"], t("keys.arrows")],
+        [["⇧←", "⇧→"], t("keys.spans_extend")],
+        [["x", "Del"], t("keys.spans_remove")],
+        [["↑", "↓", "Space"], t("keys.lists")],
       ]],
-      ["Questions", [
-        [["Tab", "↓"], "Next question"],
-        [["⇧Tab", "↑"], "Previous question"],
-        [["1–9", "0"], "Pick / toggle an option, a rating or a strength"],
-        ...(hasPreference ? [[[k("choose_a"), k("choose_b"), k("tie")], "A is better / B is better / tie"]] : []),
-        [["←", "→"], "Slider ±1 (⇧ ±10) · rating ±1 · spans: move the word cursor"],
-        [["⇧←", "⇧→"], "Spans: extend the selection; then a number labels it (⇧number: 2nd severity)"],
-        [["x", "Del"], "Spans: remove the mark under the cursor"],
-        [["↑", "↓", "Space"], "Lists (ranking, taxonomy): move, grab/drop, tick"],
+      [t("keys.view"), [
+        [[k("guidelines")], t("keys.guidelines")],
+        [[k("level")], t("keys.level")],
+        [[k("help")], t("keys.help")],
+        [[k("reveal")], t("keys.reveal")],
+        [[k("diff")], t("keys.diff")],
+        [[k("zoom")], t("keys.zoom")],
+        [["Esc"], t("keys.escape")],
       ]],
-      ["View", [
-        [[k("guidelines")], "Show or hide the guidelines"],
-        [[k("help")], "Show or hide these keys"],
-        [[k("reveal")], "Show or hide sensitive content"],
-        [[k("diff")], "Word diff of the two answers"],
-        [[k("zoom")], "Zoom images (fit ↔ full size)"],
-        [["Esc"], "Close a panel or form, leave a text box; then release the keys"],
-      ]],
+      ...(exam
+        ? []
+        : [[t("keys.exam"), [
+            [["1–9", "0"], t("keys.exam_start")],
+            [[k("leave_exam")], t("keys.leave_exam")],
+          ]]]),
     ];
     keymapBody.replaceChildren(
       ...sections.map(([title, rows]) =>
@@ -1551,7 +1884,9 @@ function createView(model, el) {
 
   function paintActions() {
     const state = model.get("state");
-    const labeling = state === "labeling" && !!S.item;
+    const exam = inExam();
+    const labeling = itemShown() && !exam; // an exam item has Submit and Leave only
+    const doneScreen = state === "done" && !paused() && !resultShown();
     const act = (cls, text, action, onClick, show = true) =>
       show
         ? button(
@@ -1567,16 +1902,17 @@ function createView(model, el) {
         : null;
     actionsEl.replaceChildren(
       ...[
-        act("lk-back", "Back", "back", () => back(), labeling || state === "done"),
-        act("lk-forward", "Newest", "forward", () => forward(), labeling && !!S.item.editing),
+        act("lk-back", t("action.back"), "back", () => back(), labeling || doneScreen),
+        act("lk-forward", t("action.forward"), "forward", () => forward(), labeling && !!S.item.editing),
+        act("lk-leave-exam", t("exam.leave"), "leave_exam", () => leaveExam(), exam && itemShown()),
         h("span", { class: "lk-spacer" }),
-        act("lk-report", "Report…", "report", () => openForm("report"), labeling),
-        act("lk-escalate", "Escalate…", "escalate", () => openForm("escalate"), labeling),
-        act("lk-skip", "Skip", "skip", () => skip(), labeling),
-        act("lk-submit", "Submit", "submit", () => submit(), labeling),
+        act("lk-report", t("action.report"), "report", () => openForm("report"), labeling),
+        act("lk-escalate", t("action.escalate"), "escalate", () => openForm("escalate"), labeling),
+        act("lk-skip", t("action.skip"), "skip", () => skip(), labeling),
+        act("lk-submit", t("action.submit"), "submit", () => submit(), itemShown()),
       ].filter(Boolean)
     );
-    actionsEl.hidden = !(labeling || state === "done");
+    actionsEl.hidden = !(itemShown() || doneScreen);
     footer.hidden = actionsEl.hidden;
     paintStatus();
   }
@@ -1585,17 +1921,17 @@ function createView(model, el) {
     root.classList.toggle("lk-busy", !canAct());
     for (const b of actionsEl.querySelectorAll("button")) b.disabled = !canAct();
     if (!canAct()) {
-      statusEl.textContent = "Saving…";
+      statusEl.textContent = t("status.saving");
       return;
     }
-    if (model.get("state") !== "labeling" || !S.item) {
+    if (!itemShown()) {
       statusEl.textContent = "";
       return;
     }
     const missing = collect().missing.length;
     statusEl.textContent = missing
-      ? `${missing} required ${missing === 1 ? "question" : "questions"} left`
-      : `Ready: ${keyText("submit")} submits`;
+      ? t(missing === 1 ? "status.missing_one" : "status.missing", { n: missing })
+      : t("status.ready", { key: keyText("submit") });
     statusEl.classList.toggle("lk-ready", !missing);
   }
 
@@ -1603,7 +1939,11 @@ function createView(model, el) {
   function paintState() {
     const state = model.get("state");
     root.dataset.state = state || "";
-    if (state === "labeling" && S.item) {
+    if (resultShown()) {
+      if (!body.querySelector(":scope > .lk-result")) renderResult();
+    } else if (paused() && state !== "error") {
+      if (!body.querySelector(":scope > .lk-break")) renderBreak();
+    } else if ((state === "labeling" || state === "exam") && S.item) {
       if (!body.querySelector(":scope > .lk-labeling")) renderLabeling();
     } else if (state === "done") {
       renderDone();
@@ -1611,35 +1951,343 @@ function createView(model, el) {
       renderFatal();
     } else {
       body.replaceChildren(
-        h("div", { class: "lk-loading", role: "status" }, h("span", { class: "lk-spinner", "aria-hidden": "true" }), "Loading…")
+        h("div", { class: "lk-loading", role: "status" }, h("span", { class: "lk-spinner", "aria-hidden": "true" }), t("status.loading"))
       );
     }
+    if (S.keymapExam !== inExam()) paintKeymap(); // an exam has fewer keys
+    paintExam();
     paintError();
     paintActions();
     paintTimer();
+    paintWellbeing();
   }
 
   function renderDone() {
     closeItem();
     const p = model.get("progress") || {};
+    // "Done" may mean "no work for me now": before an exam, or sent back to retake one.
+    const st = standing();
+    const locked = openExams().length > 0 && !num(p.done);
+    const title = st.status === "retry" ? t("done.retry") : locked ? t("done.locked") : t("done.title");
     body.replaceChildren(
       h(
         "div",
         { class: "lk-done", role: "status" },
-        h("div", { class: "lk-done-mark", "aria-hidden": "true" }, "✓"),
-        h("div", { class: "lk-done-title" }, "All done: there is nothing left for you to label."),
+        st.status === "retry" || locked ? null : h("div", { class: "lk-done-mark", "aria-hidden": "true" }, "✓"),
+        h("div", { class: "lk-done-title" }, title),
+        pathBlock(),
         h(
           "div",
           { class: "lk-done-counts" },
-          h("span", {}, h("strong", {}, String(p.done ?? 0)), " answered in all"),
-          h("span", {}, h("strong", {}, String(p.today ?? 0)), ` today${p.daily_goal ? ` (goal ${p.daily_goal})` : ""}`),
+          h("span", {}, tn("done.answered", { n: h("strong", {}, String(p.done ?? 0)) })),
+          h(
+            "span",
+            {},
+            tn(todayAndGoal()[1] ? "done.today_goal" : "done.today", {
+              n: h("strong", {}, String(todayAndGoal()[0])),
+              goal: String(todayAndGoal()[1]),
+            })
+          ),
           Number(p.remaining) > 0
-            ? h("span", {}, h("strong", {}, String(p.remaining)), " items in the project still need answers (from others)")
-            : h("span", {}, "The project is complete.")
+            ? h("span", {}, tn("done.remaining", { n: h("strong", {}, String(p.remaining)) }))
+            : h("span", {}, t("done.complete"))
         ),
-        h("div", { class: "lk-hint" }, `Press ${keyText("back")} to look at your last answer again.`)
+        h("div", { class: "lk-hint" }, t("done.back_hint", { key: keyText("back") }))
       )
     );
+  }
+
+  // ---- my level, exams, training feedback, exam results
+  // The kernel decides all of it (labelkit.gold): these screens show the `standing`, `exam`,
+  // `feedback` and `exam_result` traits. Their sentences (requires, reasons) are data.
+  const standing = () => {
+    const st = model.get("standing");
+    return st && typeof st === "object" ? st : {};
+  };
+  const openExams = () => {
+    const list = standing().exams;
+    return Array.isArray(list) ? list.filter((x) => x && typeof x === "object" && x.available !== false) : [];
+  };
+  const percent = (v) => {
+    try {
+      return new Intl.NumberFormat(model.get("locale") || "en", { style: "percent", maximumFractionDigits: 0 }).format(num(v));
+    } catch {
+      return `${Math.round(num(v) * 100)}%`;
+    }
+  };
+  const statusName = (s) =>
+    ({ active: t("standing.active"), retry: t("standing.retry"), suspended: t("standing.suspended") })[s] ?? String(s ?? "—");
+  const when = (iso) => {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return "";
+    try {
+      return new Intl.DateTimeFormat(model.get("locale") || "en", { dateStyle: "medium", timeStyle: "short" }).format(date);
+    } catch {
+      return date.toISOString().slice(0, 16).replace("T", " ");
+    }
+  };
+
+  function startExam(name) {
+    if (!sendSetting("exam_start", { name })) return;
+    toggleLevel(false);
+  }
+
+  const leaveExam = () => inExam() && sendSetting("exam_leave");
+
+  /** The exams one may take now; `keys`: each with its start button and digit (1–9, 0). */
+  function examList(exams, { keys = true } = {}) {
+    if (!exams.length) return h("div", { class: "lk-hint lk-no-exams" }, t("exams.none"));
+    const rows = exams.map((x, i) => {
+      const left = x.attempts_left;
+      const facts = [
+        t("exams.level", { level: num(x.level) }),
+        t("exams.pass_rate", { pct: percent(x.pass_rate) }),
+        num(x.questions) === 1 ? t("exams.questions_one") : t("exams.questions", { n: num(x.questions) }),
+        x.language ? t("exams.language", { language: String(x.language) }) : null,
+        left == null ? null : num(left) === 1 ? t("exams.attempts_left_one") : t("exams.attempts_left", { n: num(left) }),
+        x.best_score == null ? null : t("exams.best", { pct: percent(x.best_score) }),
+      ];
+      const label = x.in_progress ? t("exams.resume") : x.training ? t("exams.practice") : t("exams.start");
+      return h(
+        "li",
+        { class: ["lk-exam", x.training && "lk-exam-training"], "data-exam": String(x.name) },
+        h(
+          "div",
+          { class: "lk-exam-text" },
+          h("span", { class: "lk-exam-name" }, String(x.name)),
+          x.training ? h("span", { class: "lk-badge lk-practice-badge" }, t("exams.practice_badge")) : null,
+          h("span", { class: "lk-exam-facts" }, facts.filter(Boolean).join(" · "))
+        ),
+        keys
+          ? button(
+              { class: "lk-action lk-primary lk-exam-start", onclick: () => startExam(String(x.name)) },
+              h("span", {}, label),
+              kbd(digitKey(i))
+            )
+          : null
+      );
+    });
+    return h(
+      "div",
+      { class: "lk-exam-list" },
+      h("ol", { class: "lk-exams" }, rows),
+      keys ? h("div", { class: "lk-hint" }, t("exams.keys_hint")) : null
+    );
+  }
+
+  /** On the all-done screen: what the next level requires and the exams to take (if any). */
+  function pathBlock() {
+    const st = standing();
+    const exams = openExams();
+    if (st.status !== "retry" && !exams.length) return null;
+    const requires = st.next_level && typeof st.next_level.requires === "string" ? st.next_level.requires : "";
+    return h(
+      "div",
+      { class: "lk-path" },
+      h("div", { class: "lk-path-title" }, t("path.title")),
+      requires ? h("div", { class: "lk-path-requires" }, requires) : null,
+      examList(exams)
+    );
+  }
+
+  function paintLevelButton() {
+    const st = standing();
+    levelBtn.hidden = st.level == null;
+    levelBtn.replaceChildren(`${t("level.button", { level: num(st.level) })} `, kbd(keyText("level")));
+  }
+
+  function toggleLevel(open = !S.levelOpen) {
+    if (open && standing().level == null) return; // nothing to show (no standing sent)
+    S.levelOpen = open;
+    levelEl.hidden = !open;
+    levelBtn.setAttribute("aria-expanded", String(open));
+    if (open) {
+      paintLevel();
+      sendSetting("standing"); // fresh figures (they may have moved since the page opened)
+    }
+  }
+
+  /** The "my level" panel: level and status, gold accuracy, the next level, exams, history. */
+  function paintLevel() {
+    if (!S.levelOpen) return;
+    const st = standing();
+    const gold = st.gold && typeof st.gold === "object" ? st.gold : {};
+    const goldLine =
+      gold.accuracy == null
+        ? t("level.gold_none", { n: num(gold.count), min: num(gold.min_count) })
+        : t("level.gold", { pct: percent(gold.accuracy), n: num(gold.count) });
+    const requires = st.next_level && typeof st.next_level.requires === "string" ? st.next_level.requires : "";
+    const history = Array.isArray(st.history) ? st.history.filter((e) => e && typeof e === "object") : [];
+    levelBody.replaceChildren(
+      h(
+        "div",
+        { class: ["lk-level-summary", `lk-status-${st.status === "retry" || st.status === "suspended" ? st.status : "active"}`] },
+        t("level.summary", { level: num(st.level), status: statusName(st.status) })
+      ),
+      h("div", { class: "lk-level-gold" }, goldLine, " ", h("span", { class: "lk-hint" }, t("level.gold_lag"))),
+      requires
+        ? h("div", { class: "lk-level-next" }, h("div", { class: "lk-prefs-title" }, t("level.next")), h("div", { class: "lk-level-requires" }, requires))
+        : null,
+      h("div", { class: "lk-prefs-title" }, t("level.exams")),
+      inExam() ? h("div", { class: "lk-hint" }, t("level.exams_during")) : examList(openExams()),
+      h("div", { class: "lk-prefs-title" }, t("level.history")),
+      history.length
+        ? h(
+            "ol",
+            { class: "lk-history" },
+            history.map((e) =>
+              h(
+                "li",
+                { class: ["lk-history-row", `lk-history-${["level", "status", "exam", "warning"].includes(e.kind) ? e.kind : "other"}`] },
+                h("span", { class: "lk-history-what" }, historyWhat(e)),
+                h("span", { class: "lk-history-when" }, [when(e.at), e.actor && e.actor !== "system" ? t("level.by", { actor: String(e.actor) }) : null].filter(Boolean).join(" · ")),
+                h("span", { class: "lk-history-why" }, String(e.reason ?? ""))
+              )
+            )
+          )
+        : h("div", { class: "lk-hint" }, t("level.no_history"))
+    );
+  }
+
+  function historyWhat(e) {
+    const before = e.old ?? "—";
+    const after = e.new ?? "—";
+    if (e.kind === "level") return t("history.level", { before, after });
+    if (e.kind === "status") return t("history.status", { before: statusName(e.old), after: statusName(e.new) });
+    if (e.kind === "exam") {
+      const name = String(e.old ?? "");
+      if (e.new === "passed") return t("history.exam_passed", { name });
+      if (e.new === "failed") return t("history.exam_failed", { name });
+      return t("history.exam", { name });
+    }
+    return t("history.warning");
+  }
+
+  /** Training: whether the previous answer was right, and the gold item's explanation. */
+  function feedbackBlock() {
+    const fb = model.get("feedback");
+    if (!fb || typeof fb !== "object" || fb.score == null) return null;
+    const score = num(fb.score);
+    const [cls, text] =
+      score >= 0.999
+        ? ["lk-fb-right", t("feedback.right")]
+        : score <= 0
+          ? ["lk-fb-wrong", t("feedback.wrong")]
+          : ["lk-fb-partly", t("feedback.partly", { pct: percent(score) })];
+    return h(
+      "div",
+      { class: ["lk-feedback", cls], role: "status" },
+      h("span", { class: "lk-fb-mark", "aria-hidden": "true" }, cls === "lk-fb-right" ? "✓" : cls === "lk-fb-wrong" ? "✗" : "◐"),
+      h("span", { class: "lk-fb-cue" }, text),
+      fb.explanation ? h("span", { class: "lk-fb-explanation" }, String(fb.explanation)) : null
+    );
+  }
+
+  /** The bar above an exam item: "Exam NAME — answered/total", a hint, training feedback. */
+  function paintExam() {
+    const x = model.get("exam");
+    const show = inExam() && itemShown() && x && typeof x === "object" && x.name != null;
+    examEl.hidden = !show;
+    if (!show) {
+      examEl.replaceChildren();
+      return;
+    }
+    const vars = { name: String(x.name), answered: num(x.answered), total: num(x.total) };
+    examEl.replaceChildren(
+      h(
+        "div",
+        { class: "lk-exam-head" },
+        h("span", { class: "lk-exam-title" }, x.training ? t("exam.header_practice", vars) : t("exam.header", vars)),
+        h(
+          "span",
+          {
+            class: "lk-bar",
+            role: "progressbar",
+            "aria-label": t("exam.progress_label"),
+            "aria-valuemin": "0",
+            "aria-valuemax": String(vars.total),
+            "aria-valuenow": String(vars.answered),
+          },
+          h("span", { class: "lk-bar-fill", style: { width: `${vars.total ? Math.round((vars.answered / vars.total) * 100) : 0}%` } })
+        )
+      ),
+      h("div", { class: "lk-hint lk-exam-hint" }, x.training ? t("exam.hint_practice") : t("exam.hint")),
+      x.training ? feedbackBlock() : null
+    );
+  }
+
+  /** The result of the exam just finished: score, and the new level or what is left. */
+  function renderResult() {
+    closeItem();
+    const r = examResult();
+    const name = String(r.exam);
+    const passed = !!r.passed;
+    const again = !passed && openExams().some((x) => x.name === r.exam);
+    S.resultRetake = again ? name : null;
+    const left = r.attempts_left;
+    const attempts =
+      passed || r.training
+        ? null
+        : left == null
+          ? t("result.attempts_unlimited")
+          : num(left) === 0
+            ? t("result.no_attempts")
+            : num(left) === 1
+              ? t("result.attempts_left_one")
+              : t("result.attempts_left", { n: num(left) });
+    const work = model.get("state") === "labeling" && !!S.item;
+    const title = r.training ? t("result.practice", { name }) : passed ? t("result.passed", { name }) : t("result.failed", { name });
+    body.replaceChildren(
+      h(
+        "div",
+        { class: ["lk-result", passed ? "lk-passed" : "lk-failed"], role: "status", "data-passed": String(passed) },
+        h("div", { class: "lk-result-mark", "aria-hidden": "true" }, passed ? "✓" : "✗"),
+        h("div", { class: "lk-result-title" }, title),
+        h(
+          "div",
+          { class: "lk-result-score" },
+          t("result.score", { score: percent(r.score), needed: percent(r.pass_rate), n: num(r.answered) })
+        ),
+        passed && !r.training ? h("div", { class: "lk-result-level" }, t("result.level", { level: num(r.level) })) : null,
+        attempts ? h("div", { class: "lk-result-attempts" }, attempts) : null,
+        r.training ? feedbackBlock() : null,
+        h(
+          "div",
+          { class: "lk-result-actions" },
+          again
+            ? button(
+                { class: "lk-action lk-primary lk-retake", onclick: () => startExam(name) },
+                h("span", {}, r.training ? t("result.practice_again") : t("result.retake")),
+                kbd(keyText("submit"))
+              )
+            : null,
+          button(
+            { class: ["lk-action", "lk-result-close", !again && "lk-primary"], onclick: () => closeResult() },
+            h("span", {}, work ? t("result.to_work") : t("result.close")),
+            kbd(again ? "Esc" : keyText("submit"))
+          )
+        )
+      )
+    );
+  }
+
+  function closeResult() {
+    const r = examResult();
+    if (!r) return;
+    S.resultDismissed = JSON.stringify(r);
+    S.itemStart = performance.now(); // the result screen is not time on the next item
+    body.replaceChildren();
+    paintState();
+    focusRoot();
+  }
+
+  /** Keys on the result screen: the main button's key (a double press is ignored), Esc. */
+  function resultKey(e) {
+    if (!matches(e, "submit")) return false;
+    if (performance.now() < S.freshUntil || !canAct()) return true; // the last answer's key
+    if (S.resultRetake) startExam(S.resultRetake);
+    else closeResult();
+    return true;
   }
 
   function renderFatal() {
@@ -1648,9 +2296,9 @@ function createView(model, el) {
       h(
         "div",
         { class: "lk-fatal", role: "alert" },
-        h("div", { class: "lk-fatal-title" }, "The labeling session stopped."),
-        h("div", { class: "lk-fatal-text" }, model.get("error") || "Unknown error."),
-        h("div", { class: "lk-hint" }, "Your saved answers are safe. Reload the page (or restart the kernel) to continue.")
+        h("div", { class: "lk-fatal-title" }, t("fatal.title")),
+        h("div", { class: "lk-fatal-text" }, model.get("error") || t("fatal.unknown")),
+        h("div", { class: "lk-hint" }, t("fatal.hint"))
       )
     );
   }
@@ -1694,7 +2342,7 @@ function createView(model, el) {
     }
     S.draft = initialDraft(S.task, S.item);
     S.suggested = new Set(Array.isArray(S.item.suggested) ? S.item.suggested : []);
-    if (model.get("state") === "labeling") renderLabeling();
+    if (itemShown()) renderLabeling();
     paintState();
     // Bring the new item's top into view when the annotator was scrolled down to the actions:
     // in the next frame, so reading the layout does not hold back the new item.
@@ -1731,7 +2379,7 @@ function createView(model, el) {
     const visible = visibleNames();
     const given = S.item.answer && typeof S.item.answer === "object" ? S.item.answer : {};
     const first =
-      visible.find((n) => !(n in given) || checkAnswer(S.comps.get(n).q, S.draft[n]).empty) ?? visible[0];
+      visible.find((n) => !(n in given) || checkAnswer(S.comps.get(n).q, S.draft[n], t).empty) ?? visible[0];
     if (first) setActive(first, { scroll: false, quiet: true });
   }
 
@@ -1754,7 +2402,7 @@ function createView(model, el) {
             { class: "lk-field-label" },
             f.label || f.name,
             f.type === "image"
-              ? h("span", { class: "lk-field-hint" }, " · click or ", kbd(keyText("zoom")), " to zoom")
+              ? h("span", { class: "lk-field-hint" }, " · ", tn("image.zoom_hint", { key: kbd(keyText("zoom")) }))
               : null
           ),
         bodyEl
@@ -1769,37 +2417,44 @@ function createView(model, el) {
         h(
           "div",
           { class: "lk-editing" },
-          "You are editing an earlier answer. ",
-          kbd(keyText("submit")),
-          " saves it, ",
-          kbd(keyText("forward")),
-          " returns to the newest item unchanged."
+          tn("editing.hint", { save: kbd(keyText("submit")), forward: kbd(keyText("forward")) })
         )
       );
     }
     itemEl.append(content);
     if (item.sensitive) {
+      const warnings = Array.isArray(item.warnings) ? item.warnings.map(String) : [];
+      const w = model.get("wellbeing") || {};
+      const mine = Array.isArray(w.opt_outs) ? w.opt_outs : [];
       const overlay = h(
         "div",
-        { class: "lk-sensitive", role: "group", "aria-label": "Content warning" },
+        { class: "lk-sensitive", role: "group", "aria-label": t("warning.title") },
         h(
           "div",
           { class: "lk-sensitive-card" },
-          h("div", { class: "lk-sensitive-title" }, "Content warning"),
           h(
             "div",
-            {},
-            "This item may contain disturbing content. It is hidden until you choose to see it. " +
-              "You can answer or skip without looking."
+            { class: "lk-sensitive-title" },
+            warnings.length ? t("warning.title_with", { categories: warnings.join(", ") }) : t("warning.title")
           ),
-          button({ class: "lk-reveal", onclick: () => toggleReveal(true) }, "Show content ", kbd(keyText("reveal")))
+          h("div", {}, t("warning.text")),
+          button({ class: "lk-reveal", onclick: () => toggleReveal(true) }, `${t("warning.show")} `, kbd(keyText("reveal"))),
+          warnings.length
+            ? button(
+                {
+                  class: "lk-link lk-optout-these",
+                  onclick: () => sendSetting("set_opt_outs", { categories: [...new Set([...mine, ...warnings])] }),
+                },
+                t("warning.opt_out")
+              )
+            : null
         )
       );
       const hideBar = h(
         "div",
         { class: "lk-sensitive-bar" },
-        "Sensitive content shown. ",
-        button({ class: "lk-link", onclick: () => toggleReveal(false) }, "Hide ", kbd(keyText("reveal")))
+        `${t("warning.shown")} `,
+        button({ class: "lk-link", onclick: () => toggleReveal(false) }, `${t("warning.hide")} `, kbd(keyText("reveal")))
       );
       itemEl.prepend(hideBar);
       itemEl.append(overlay);
@@ -1827,7 +2482,7 @@ function createView(model, el) {
     if (!S.sensitiveParts) return false;
     S.revealed = open;
     paintSensitive();
-    announce(open ? "Content shown" : "Content hidden");
+    announce(open ? t("warning.announce_shown") : t("warning.announce_hidden"));
     return true;
   }
 
@@ -1868,7 +2523,7 @@ function createView(model, el) {
     });
     const diffBtn = button(
       { class: "lk-tool lk-diff-toggle", "aria-pressed": "false", onclick: () => toggleDiff() },
-      "Word diff ",
+      `${t("diff.button")} `,
       kbd(keyText("diff"))
     );
     const legend = h("span", { class: "lk-diff-legend" });
@@ -1900,16 +2555,16 @@ function createView(model, el) {
       !S.diffOn
         ? ""
         : !usable
-          ? "No word diff for these fields."
+          ? t("diff.unusable")
           : !diff
-            ? `Too long for a word diff (over ${DIFF_MAX_WORDS} words).`
+            ? t("diff.too_long", { n: DIFF_MAX_WORDS })
             : h(
                 "span",
                 {},
-                h("span", { class: "lk-diff-del" }, "removed"),
-                " in A, ",
-                h("span", { class: "lk-diff-ins" }, "added"),
-                " in B"
+                tn("diff.legend", {
+                  removed: h("span", { class: "lk-diff-del" }, t("diff.removed")),
+                  added: h("span", { class: "lk-diff-ins" }, t("diff.added")),
+                })
               )
     );
     if (parts.showing === !!diff) return; // panes already show what they should
@@ -1931,7 +2586,7 @@ function createView(model, el) {
     if (!S.compareParts) return false;
     S.diffOn = !S.diffOn;
     paintDiff();
-    announce(S.diffOn ? "Word diff on" : "Word diff off");
+    announce(S.diffOn ? t("diff.on") : t("diff.off"));
     return true;
   }
 
@@ -1948,6 +2603,10 @@ function createView(model, el) {
 
   // `view` is what field renderers need from this closure.
   const view = {
+    t,
+    get zoomKey() {
+      return keyText("zoom");
+    },
     get urls() {
       return S.urls;
     },
@@ -1964,8 +2623,8 @@ function createView(model, el) {
     const problemEl = h("div", { class: "lk-q-problem", hidden: true });
     const suggestedEl = h(
       "span",
-      { class: "lk-badge lk-suggested-badge", title: "Pre-filled with a model's suggestion: check it" },
-      "suggested"
+      { class: "lk-badge lk-suggested-badge", title: t("question.suggested_title") },
+      t("question.suggested")
     );
     const block = h("section", {
       class: ["lk-question", `lk-qtype-${q.type}`],
@@ -1977,6 +2636,7 @@ function createView(model, el) {
     let flashTimer = null;
     const api = {
       labelId,
+      t,
       get: () => S.draft[q.name],
       set: (value, opts) => setAnswer(q.name, value, opts),
       activate: () => setActive(q.name, { scroll: false }),
@@ -1998,7 +2658,7 @@ function createView(model, el) {
     };
     const comp = factory
       ? factory(q, api)
-      : { body: h("div", { class: "lk-placeholder" }, `Unsupported question type: ${q.type}`), update() {} };
+      : { body: h("div", { class: "lk-placeholder" }, t("question.unsupported", { type: q.type })), update() {} };
     append(
       block,
       h(
@@ -2006,8 +2666,8 @@ function createView(model, el) {
         { class: "lk-q-head" },
         h("span", { class: "lk-q-label", id: labelId }, q.label || q.name),
         q.required
-          ? h("span", { class: "lk-required", title: "required" }, "*", h("span", { class: "lk-sr-only" }, " (required)"))
-          : h("span", { class: "lk-optional" }, "optional"),
+          ? h("span", { class: "lk-required", title: t("question.required") }, "*", h("span", { class: "lk-sr-only" }, ` (${t("question.required")})`))
+          : h("span", { class: "lk-optional" }, t("question.optional")),
         suggestedEl
       ),
       q.help ? h("div", { class: "lk-help" }, q.help) : null,
@@ -2071,7 +2731,7 @@ function createView(model, el) {
     entry.block.setAttribute("aria-current", "true");
     entry.comp.activate?.();
     if (scroll) entry.block.scrollIntoView({ block: "nearest" });
-    if (!quiet) announce(`${entry.q.label}${entry.q.required ? ", required" : ""}`);
+    if (!quiet) announce(entry.q.required ? t("question.announce_required", { label: entry.q.label }) : entry.q.label);
   }
 
   function moveActive(delta, { wrap = false, enterText = false } = {}) {
@@ -2096,7 +2756,7 @@ function createView(model, el) {
     const missing = [];
     for (const q of questions()) {
       if (!isAsked(q, map, S.draft)) continue; // hidden: its answer is dropped
-      const r = checkAnswer(q, S.draft[q.name]);
+      const r = checkAnswer(q, S.draft[q.name], t);
       if (r.problem) missing.push({ q, why: r.problem });
       else if (r.empty) {
         if (q.required) missing.push({ q, why: "required" });
@@ -2107,7 +2767,7 @@ function createView(model, el) {
 
   function missingMessage(missing) {
     const names = missing.map(({ q, why }) => (why === "required" ? q.label : `${q.label} (${why})`));
-    return `Not sent. Answer first: ${names.join(", ")}.`;
+    return t("submit.missing", { names: names.join(", ") });
   }
 
   // ---- actions
@@ -2130,10 +2790,7 @@ function createView(model, el) {
     if (!S.inflight) return;
     S.unacked = S.inflight;
     S.inflight = null;
-    setLocalError(
-      "No reply from the kernel for 30 seconds: the last action may not have been saved. " +
-        "Try again (it will not be saved twice), or check the kernel."
-    );
+    setLocalError(t("error.no_reply"));
     paintStatus();
     setFormBusy(false);
   }
@@ -2142,14 +2799,15 @@ function createView(model, el) {
     // The next item may arrive before the ack (it clears `inflight`): the key is remembered.
     if (msg.client_key == null || msg.client_key !== S.lastKey) return;
     S.lastKey = null;
+    const refresh = S.inflight?.action === "standing"; // brings no notice of its own
     if (S.inflight && S.inflight.key === msg.client_key) {
       cancel(S.inflight.timer);
       S.inflight = null;
     }
     if (!msg.ok) {
-      setLocalError(msg.error || "The action failed.");
+      setLocalError(msg.error || t("error.failed"));
       setFormBusy(false);
-    } else {
+    } else if (!refresh) {
       showNotice(model.get("notice")); // the same notice twice is no trait change
     }
     paintStatus();
@@ -2159,7 +2817,7 @@ function createView(model, el) {
   function doublePress(action) {
     if (action !== S.freshAction || performance.now() >= S.freshUntil) return false;
     S.freshUntil = 0; // a third press is deliberate
-    showNotice("New item: look at it before you submit or skip.");
+    showNotice(t("notice.double_press"));
     return true;
   }
 
@@ -2170,7 +2828,7 @@ function createView(model, el) {
       for (const { q, why } of missing) {
         const entry = S.comps.get(q.name);
         entry.block.classList.add("lk-missing");
-        entry.problemEl.textContent = why === "required" ? "Required: answer this question." : `Not complete: ${why}.`;
+        entry.problemEl.textContent = why === "required" ? t("submit.required") : t("submit.incomplete", { why });
         entry.problemEl.hidden = false;
       }
       setLocalError(missingMessage(missing), "missing");
@@ -2184,7 +2842,7 @@ function createView(model, el) {
   const back = () => send("back");
   function forward() {
     if (!S.item?.editing) {
-      showNotice("This is already the newest item.");
+      showNotice(t("notice.newest"));
       return;
     }
     send("forward");
@@ -2200,11 +2858,16 @@ function createView(model, el) {
       class: "lk-reason",
       rows: "2",
       maxlength: "2000",
-      placeholder:
-        kind === "escalate" ? "Why? (required) e.g. unsure which label applies" : "Note (optional; needed for “other”)",
-      "aria-label": kind === "escalate" ? "Reason for escalating" : "Note",
+      placeholder: kind === "escalate" ? t("escalate.placeholder") : t("report.placeholder"),
+      "aria-label": kind === "escalate" ? t("escalate.reason_label") : t("report.note_label"),
     });
-    const title = kind === "escalate" ? "Escalate this item to a reviewer" : "Report a problem with this content";
+    const title = kind === "escalate" ? t("escalate.title") : t("report.title");
+    const reasonText = {
+      disturbing: t("report.disturbing"),
+      "broken or unreadable": t("report.broken"),
+      spam: t("report.spam"),
+      other: t("report.other"),
+    };
     let preset = -1;
     const presets = REPORT_REASONS.map((reason, i) =>
       h(
@@ -2219,7 +2882,7 @@ function createView(model, el) {
           onclick: () => choose(i),
         },
         kbd(String(i + 1)),
-        h("span", { class: "lk-option-text" }, reason)
+        h("span", { class: "lk-option-text" }, reasonText[reason] ?? reason)
       )
     );
     const choose = (i) => {
@@ -2229,15 +2892,15 @@ function createView(model, el) {
     };
     const presetGroup =
       kind === "report"
-        ? h("div", { class: "lk-options lk-presets", role: "radiogroup", "aria-label": "What is wrong", tabindex: "0" }, presets)
+        ? h("div", { class: "lk-options lk-presets", role: "radiogroup", "aria-label": t("report.what"), tabindex: "0" }, presets)
         : null;
     const sendBtn = h(
       "button",
       { type: "button", class: "lk-action lk-primary", onclick: () => sendForm() },
-      "Send ",
+      `${t("form.send")} `,
       kbd("Enter")
     );
-    const cancelBtn = h("button", { type: "button", class: "lk-action", onclick: () => closeForm() }, "Cancel ", kbd("Esc"));
+    const cancelBtn = h("button", { type: "button", class: "lk-action", onclick: () => closeForm() }, `${t("form.cancel")} `, kbd("Esc"));
     const form = h(
       "div",
       { class: ["lk-form", `lk-form-${kind}`], role: "group", "aria-label": title },
@@ -2253,11 +2916,11 @@ function createView(model, el) {
       let reason = text;
       if (kind === "report") {
         const name = REPORT_REASONS[preset];
-        if (!name) return formError("Choose what is wrong (1–4).");
-        if (name === "other" && !text) return formError("Say what is wrong.");
+        if (!name) return formError(t("report.choose"));
+        if (name === "other" && !text) return formError(t("report.say"));
         reason = text ? `${name}: ${text}` : name;
       }
-      if (!reason) return formError("Say why (a short reason).");
+      if (!reason) return formError(t("error.reason"));
       errorLine.textContent = "";
       if (send(kind, { reason })) setFormBusy(true);
     };
@@ -2312,6 +2975,7 @@ function createView(model, el) {
 
   // ---- keys
   function onKeyDown(e) {
+    S.lastActivity = performance.now(); // the annotator is here: see heartbeat()
     if (e.isComposing || e.keyCode === 229) return; // an IME is composing: not ours
     const t = e.target;
     const inForm = t !== root && !!t.closest?.(".lk-form");
@@ -2354,22 +3018,47 @@ function createView(model, el) {
     if (e.key === "Escape") return escape();
     if (matches(e, "help")) return toggleKeymap(), true;
     if (matches(e, "guidelines")) return toggleGuidelines(), true;
+    if (matches(e, "level")) return toggleLevel(), true;
+    if (resultShown()) return resultKey(e);
+    const state = model.get("state");
+    const exam = state === "exam";
+    if (!exam && !paused() && (S.levelOpen || state === "done")) {
+      // A list of exams is on screen (the level panel, or all done): its digits start them.
+      const d = digitOf(e);
+      const chosen = d == null ? null : openExams()[digitIndex(d)];
+      if (chosen) return startExam(String(chosen.name)), true;
+    }
+    if (paused()) {
+      // The break screen: its button's key goes on (when there is other work); nothing else.
+      // (Not the second half of the double press that answered the last item.)
+      const fresh = performance.now() < S.freshUntil;
+      if (matches(e, "submit") && !fresh && model.get("state") === "labeling") return sendSetting("resume"), true;
+      return false;
+    }
     const isUndo = (e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === "z";
-    const labeling = model.get("state") === "labeling" && !!S.item;
+    const labeling = (state === "labeling" || exam) && !!S.item;
     if (!labeling) {
-      if (model.get("state") === "done" && (matches(e, "back") || isUndo)) return back(), true;
+      if (state === "done" && (matches(e, "back") || isUndo)) return back(), true;
       return false;
     }
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) return submit(), true;
-    if (isUndo) return back(), true;
+    if (isUndo) {
+      if (exam) return false;
+      return back(), true;
+    }
     const entry = S.comps.get(S.active);
     if (entry?.comp.key?.(e)) return true;
     if (matches(e, "submit")) return submit(), true;
-    if (matches(e, "forward")) return forward(), true;
-    if (matches(e, "back")) return back(), true;
-    if (matches(e, "skip")) return skip(), true;
-    if (matches(e, "escalate")) return openForm("escalate"), true;
-    if (matches(e, "report")) return openForm("report"), true;
+    if (exam) {
+      // An exam item is answered: no skip, back, escalate or report (the kernel refuses them too).
+      if (matches(e, "leave_exam")) return leaveExam(), true;
+    } else {
+      if (matches(e, "forward")) return forward(), true;
+      if (matches(e, "back")) return back(), true;
+      if (matches(e, "skip")) return skip(), true;
+      if (matches(e, "escalate")) return openForm("escalate"), true;
+      if (matches(e, "report")) return openForm("report"), true;
+    }
     if (matches(e, "reveal")) return toggleReveal();
     if (matches(e, "diff")) return toggleDiff();
     if (matches(e, "zoom")) return toggleZoom();
@@ -2401,7 +3090,10 @@ function createView(model, el) {
 
   function escape() {
     if (S.keymapOpen) return toggleKeymap(false), true;
+    if (S.prefsOpen) return togglePrefs(false), true;
+    if (S.levelOpen) return toggleLevel(false), true;
     if (S.form) return closeForm(), true;
+    if (resultShown()) return closeResult(), true;
     if (S.comps.get(S.active)?.comp.escape?.()) return true;
     root.blur(); // give the keys back to the page (JupyterLab, Voila)
     return true;
@@ -2409,6 +3101,11 @@ function createView(model, el) {
 
   // ---- wiring
   const signal = life.signal;
+  // Activity for the heartbeat: the mouse here; keys in onKeyDown (one keydown listener only).
+  const active = () => (S.lastActivity = performance.now());
+  for (const event of ["mousedown", "mousemove", "wheel"]) {
+    root.addEventListener(event, active, { signal, passive: true });
+  }
   root.addEventListener("keydown", onKeyDown, { signal });
   root.addEventListener(
     "mousedown",
@@ -2430,7 +3127,9 @@ function createView(model, el) {
     (e) => {
       // Clicked buttons do not take focus (see button()); keep the keys working after a click.
       const t = e.target;
-      if (!t.closest?.("textarea, input:not([type=range]), .lk-form, a")) focusRoot();
+      if (!t.closest?.("textarea, input:not([type=range]), .lk-form, a, .lk-goal-edit, .lk-goal-form, .lk-prefs")) {
+        focusRoot();
+      }
     },
     { signal }
   );
@@ -2442,7 +3141,7 @@ function createView(model, el) {
       paintKeymap();
       if (S.item) {
         S.draft = initialDraft(S.task, S.item);
-        if (model.get("state") === "labeling") renderLabeling();
+        if (itemShown()) renderLabeling();
       }
       paintState();
     },
@@ -2450,7 +3149,7 @@ function createView(model, el) {
       readKeys();
       paintHeader();
       paintKeymap();
-      if (S.item && model.get("state") === "labeling") {
+      if (itemShown()) {
         const active = S.active;
         renderLabeling(); // key hints live in the question blocks; the draft is kept
         if (active && S.comps.has(active)) setActive(active, { quiet: true });
@@ -2461,7 +3160,7 @@ function createView(model, el) {
     "change:state": () => paintState(),
     "change:progress": () => {
       paintProgress();
-      if (model.get("state") === "done") renderDone();
+      if (model.get("state") === "done" && !paused() && !resultShown()) renderDone();
     },
     "change:error": () => {
       S.traitErrorHidden = false;
@@ -2470,7 +3169,55 @@ function createView(model, el) {
       paintError();
     },
     "change:notice": () => showNotice(model.get("notice")),
+    "change:strings": () => {
+      // The language changed (rare): repaint everything that holds text.
+      paintHeader();
+      paintKeymap();
+      paintDay();
+      paintWellbeing();
+      paintLevelButton();
+      paintLevel();
+      if (itemShown()) renderLabeling();
+      else body.replaceChildren(); // the screen shown is painted again in the new language
+      paintState();
+    },
+    "change:day": () => paintDay(),
+    "change:lease": () => readLease(),
+    "change:wellbeing": () => {
+      paintWellbeing();
+      if (S.prefsOpen) paintPrefs();
+    },
+    "change:pause": () => {
+      body.replaceChildren(); // the break screen comes or goes: render again
+      if (itemShown()) {
+        renderLabeling();
+        S.itemStart = performance.now(); // the break is not time on the item
+      }
+      paintState();
+    },
     "change:busy": () => paintStatus(),
+    "change:standing": () => {
+      paintLevelButton();
+      paintLevel();
+      // The screens that list exams show the new list (a result's retake button too).
+      if (resultShown()) renderResult();
+      else if (model.get("state") === "done" && !paused()) renderDone();
+    },
+    "change:exam": () => paintExam(),
+    "change:feedback": () => {
+      paintExam();
+      if (resultShown()) renderResult(); // a practice's last answer comes after its result
+    },
+    "change:exam_result": () => {
+      if (examResult()) {
+        // A new result: the Enter that answered the last item must not press its button.
+        S.resultDismissed = null;
+        S.freshUntil = performance.now() + DOUBLE_PRESS_MS;
+        S.freshAction = "submit";
+      }
+      body.replaceChildren();
+      paintState();
+    },
     "msg:custom": (msg) => {
       if (msg && msg.type === "ack") onAck(msg);
     },
@@ -2483,9 +3230,13 @@ function createView(model, el) {
   S.task = model.get("task") || {};
   paintHeader();
   paintKeymap();
-  paintProgress();
+  paintDay();
+  readLease();
+  paintWellbeing();
+  paintLevelButton();
   toggleGuidelines(false);
   restartTimer();
+  S.heartbeatTimer = later(heartbeat, HEARTBEAT_MS);
   const firstItem = model.get("item");
   S.item = null;
   if (firstItem) loadItem();

@@ -10,6 +10,7 @@ import click
 
 from labelkit.errors import LabelkitError
 from labelkit.project import Project
+from labelkit.serve import APPS
 from labelkit.team.assignment import DEFAULT_LEASE_SECONDS, ORDERS
 from labelkit.templates import TEMPLATES, template
 
@@ -198,7 +199,7 @@ def stats(path, as_json):
     show_default=True,
     help="Address to listen on; anything but loopback needs annotator accounts.",
 )
-@click.option("--port", default=8866, show_default=True, help="Port to listen on.")
+@click.option("--port", type=int, help="Port to listen on (default 8866; the review app: 8867).")
 @click.option(
     "--db",
     "db_url",
@@ -216,19 +217,41 @@ def stats(path, as_json):
     metavar="SECONDS",
     help="Shut down a page's kernel after it was idle this long (closed tabs).",
 )
+@click.option(
+    "--app",
+    type=click.Choice(list(APPS)),
+    default="label",
+    show_default=True,
+    help="Which app: label (annotators), dashboard (admins: the team's figures), ...",
+)
 @_user_errors
-def serve(path, host, port, db_url, annotator, cull_idle):
+def serve(path, host, port, db_url, annotator, cull_idle, app):
     """Serve the annotator app for the project in PATH with Voila (open the printed URL).
 
     Once the project has annotator accounts (`labelkit annotators add`), each annotator opens
     their personal link and labels as themselves; a page without a valid link labels nothing.
     """
-    from labelkit.serve import check_serving
+    from labelkit.serve import check_serving, default_port
     from labelkit.serve import serve as run
 
+    port = port or default_port(app)
     links = check_serving(path, host, db_url)
     click.echo(f"labelkit: serving {path} on http://{host}:{port}/ (Ctrl-C stops)")
-    if links:
+    if app == "review":
+        click.echo(
+            "the review app: reviewers and admins open it with their own review link "
+            "(labelkit annotators add PATH NAME --role reviewer)"
+            if links
+            else "no accounts yet: whoever opens the page reviews as the local user (an admin)"
+        )
+    elif app == "dashboard":
+        click.echo(
+            "the team dashboard: admins open it with their own link "
+            "(labelkit annotators add PATH NAME --role admin)"
+            if links
+            else "no accounts yet: whoever opens the page sees the dashboard as the local user"
+        )
+    elif links:
         click.echo(
             "access links are in force: each annotator opens their own link "
             "(labelkit annotators rotate-token PATH NAME gives a lost one anew)"
@@ -238,7 +261,15 @@ def serve(path, host, port, db_url, annotator, cull_idle):
     else:
         who = annotator or "the local user"
         click.echo(f"no annotator accounts yet: whoever opens the page labels as {who}")
-    run(path, host=host, port=port, annotator=annotator, cull_idle=cull_idle, db_url=db_url)
+    run(
+        path,
+        host=host,
+        port=port,
+        annotator=annotator,
+        cull_idle=cull_idle,
+        db_url=db_url,
+        app=app,
+    )
 
 
 def _labelstudio_token() -> str:
@@ -575,6 +606,37 @@ def _link(project, token: str, host: str | None, port: int | None) -> str:
     return access_link(token, link["host"], link["port"])
 
 
+def _review_port_option(function):
+    return click.option(
+        "--review-port",
+        type=click.IntRange(1, 65535),
+        help="Port of the review app, for reviewers' and admins' review link (default 8867; "
+        "remembered).",
+    )(function)
+
+
+def _review_link(project, account, token: str, review_port: int | None) -> str | None:
+    """Reviewers and admins also get a link to the review app (`serve --app review`): the same
+    token, the review app's port. None for annotators."""
+    from labelkit.serve import default_port
+    from labelkit.team.accounts import DEFAULT_LINK_HOST, access_link
+
+    if account.role not in ("reviewer", "admin"):
+        return None
+    if review_port and review_port != project.settings.get("review_port"):
+        project.settings["review_port"] = review_port
+        project.save_settings()
+    port = review_port or project.settings.get("review_port") or default_port("review")
+    host = project.settings.get("link", {}).get("host", DEFAULT_LINK_HOST)
+    return access_link(token, host, port)
+
+
+def _echo_review_link(name: str, link: str | None) -> None:
+    if link:
+        click.echo(f"review app link for {name} (labelkit serve PATH --app review):")
+        click.echo(link)
+
+
 def _describe(account) -> str:
     languages = ",".join(account.languages) if account.languages else "any"
     return f"{account.role}, level {account.level}, languages: {languages}, {account.status}"
@@ -593,19 +655,25 @@ def _describe(account) -> str:
 @click.option(
     "--level", type=int, default=0, show_default=True, help="Highest item level they get."
 )
+@click.option("--locale", metavar="fr", help="The app's language for them (default: project's).")
 @_link_options
+@_review_port_option
 @_user_errors
-def annotators_add(path, db_url, name, languages, role, level, host, port):
+def annotators_add(path, db_url, name, languages, role, level, locale, host, port, review_port):
     """Add annotator NAME to the project in PATH and print their personal link."""
     with Project.open(path, db_url=db_url) as project:
-        account, token = project.annotators.add(name, languages=languages, role=role, level=level)
+        account, token = project.annotators.add(
+            name, languages=languages, role=role, level=level, locale=locale
+        )
         link = _link(project, token, host, port)
+        review = _review_link(project, account, token, review_port)
         earlier = project.annotators.answers(account.name)
     click.echo(f"added {account.name} ({_describe(account)})")
     if earlier:
         click.echo(f"{account.name} labeled before accounts existed: their {earlier} answers stay")
     click.echo(f"personal link for {account.name} (shown once; send it to them only):")
     click.echo(link)
+    _echo_review_link(account.name, review)
 
 
 @annotators.command("list")
@@ -616,6 +684,7 @@ def annotators_list(path, db_url, as_json):
     """The project's annotators: role, level, languages, status (never a token)."""
     with Project.open(path, db_url=db_url) as project:
         accounts = project.annotators.list()
+        gold = {a.name: project.annotator_status(a.name)["gold"] for a in accounts}
     rows = [
         {
             "name": a.name,
@@ -624,6 +693,8 @@ def annotators_list(path, db_url, as_json):
             "languages": a.languages,
             "status": a.status,
             "link": a.has_link,
+            "gold_accuracy": gold[a.name]["accuracy"],
+            "gold_count": gold[a.name]["count"],
         }
         for a in accounts
     ]
@@ -634,49 +705,120 @@ def annotators_list(path, db_url, as_json):
         click.echo("no annotators yet: labelkit annotators add PATH NAME")
         return
     width = max(len("name"), *(len(row["name"]) for row in rows))
-    click.echo(f"{'name':<{width}}  role       level  languages  status     link")
+    click.echo(f"{'name':<{width}}  role       level  languages  status     link  gold")
     for row in rows:
         languages = ",".join(row["languages"]) if row["languages"] else "any"
+        accuracy = row["gold_accuracy"]
+        gold_text = "-" if accuracy is None else f"{accuracy:.2f} ({row['gold_count']})"
         click.echo(
             f"{row['name']:<{width}}  {row['role']:<9}  {row['level']:>5}  {languages:<9}  "
-            f"{row['status']:<9}  {'yes' if row['link'] else 'no'}"
+            f"{row['status']:<9}  {'yes' if row['link'] else 'no':<4}  {gold_text}"
         )
+
+
+@annotators.command("update")
+@_project_argument
+@click.argument("name")
+@click.option("--lang", "languages", metavar="fr,en", help='Languages they work in ("any": any).')
+@click.option("--role", type=click.Choice(["annotator", "reviewer", "admin"]))
+@click.option("--level", type=int, help="Highest item level they get.")
+@click.option(
+    "--locale", metavar="fr", help="The app's language for them (\"project\": the project's)."
+)
+@click.option(
+    "--opt-out",
+    "opt_outs",
+    metavar="violence,self-harm",
+    help='Content-warning categories they are never served ("none": serve all).',
+)
+@_user_errors
+def annotators_update(path, db_url, name, languages, role, level, locale, opt_outs):
+    """Change NAME's languages, role, level, app language or content opt-outs."""
+    changes = {}
+    if languages is not None:
+        changes["languages"] = None if languages.strip().lower() == "any" else languages
+    if locale is not None:
+        changes["locale"] = None if locale.strip().lower() == "project" else locale
+    if opt_outs is not None:
+        changes["opt_outs"] = None if opt_outs.strip().lower() == "none" else opt_outs
+    with Project.open(path, db_url=db_url) as project:
+        account = project.annotators.update(name, role=role, level=level, **changes)
+    opted = ",".join(account.opt_outs) if account.opt_outs else "none"
+    click.echo(
+        f"updated {account.name} ({_describe(account)}, locale: {account.locale or 'project'}, "
+        f"opt-outs: {opted})"
+    )
+
+
+_REASON = click.option("--reason", help="Why (kept in their history, which they see).")
 
 
 @annotators.command("suspend")
 @_project_argument
 @click.argument("name")
+@_REASON
 @_user_errors
-def annotators_suspend(path, db_url, name):
+def annotators_suspend(path, db_url, name, reason):
     """Stop NAME: their link shows a "suspended" page and their next action is refused."""
     with Project.open(path, db_url=db_url) as project:
-        project.annotators.suspend(name)
+        project.annotators.suspend(name, reason=reason)
     click.echo(f"suspended {name}: their answers are kept; `resume` lets them back in")
 
 
 @annotators.command("resume")
 @_project_argument
 @click.argument("name")
+@_REASON
 @_user_errors
-def annotators_resume(path, db_url, name):
-    """Let a suspended NAME label again, with the same link."""
+def annotators_resume(path, db_url, name, reason):
+    """Let a suspended NAME (or one sent to a retry exam) label again, with the same link."""
     with Project.open(path, db_url=db_url) as project:
-        project.annotators.resume(name)
+        project.annotators.resume(name, reason=reason)
     click.echo(f"resumed {name}")
+
+
+@annotators.command("history")
+@_project_argument
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the standing and events as JSON.")
+@_user_errors
+def annotators_history(path, db_url, name, as_json):
+    """NAME's standing (level, status, gold accuracy, next level) and every change of level
+    or status, exam result and warning, newest first, with its reason."""
+    with Project.open(path, db_url=db_url) as project:
+        standing = project.annotator_status(name)
+        events = project.annotator_history(name)
+    if as_json:
+        click.echo(json.dumps(standing | {"history": events}, indent=2, ensure_ascii=False))
+        return
+    gold = standing["gold"]
+    accuracy = "-" if gold["accuracy"] is None else f"{gold['accuracy']:.2f}"
+    click.echo(f"{standing['name']}: level {standing['level']}, {standing['status']}")
+    click.echo(f"gold accuracy {accuracy} over {gold['count']} (window {gold['window']})")
+    click.echo(f"next: {standing['next_level']['requires']}")
+    if not events:
+        click.echo("no changes yet")
+    for event in events:
+        change = f"{event['old']} -> {event['new']}" if event["old"] or event["new"] else ""
+        click.echo(f"{event['at']}  {event['kind']:<7}  {change:<22}  {event['reason']}")
+        click.echo(f"{'':>25}  by {event['actor']}")
 
 
 @annotators.command("rotate-token")
 @_project_argument
 @click.argument("name")
 @_link_options
+@_review_port_option
 @_user_errors
-def annotators_rotate_token(path, db_url, name, host, port):
+def annotators_rotate_token(path, db_url, name, host, port, review_port):
     """Give NAME a new personal link; the old one stops working at once."""
     with Project.open(path, db_url=db_url) as project:
         token = project.annotators.rotate_token(name)
         link = _link(project, token, host, port)
+        review = _review_link(project, project.annotators.get(name), token, review_port)
     click.echo(f"new personal link for {name} (the old one no longer works):")
     click.echo(link)
+    _echo_review_link(name, review)
 
 
 def main() -> None:

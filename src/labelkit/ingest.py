@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,7 @@ class Importer:
         level = optional("level")
         if level not in (None, ""):
             try:
-                record["level"] = int(str(level))
+                record["level"] = _whole_number(level)
                 if record["level"] < 0:
                     raise ValueError
             except ValueError:
@@ -160,7 +161,7 @@ class Importer:
         priority = optional("priority")
         if priority not in (None, ""):
             try:
-                record["priority"] = int(str(priority))
+                record["priority"] = _whole_number(priority)
             except ValueError:
                 fail(self.columns["priority"], f"expected a whole number, got {priority!r}")
         sensitive = optional("sensitive")
@@ -232,6 +233,21 @@ class Importer:
                 fail(f"invalid suggestion for {name!r}: {problem}")
             clean[name] = normalized
         return clean
+
+
+def _whole_number(value: Any) -> int:
+    """A whole number from a cell: 2, "2", or 2.0 (pandas turns an int column with empty
+    cells into floats); 1.5, "high" or True raise ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) or (isinstance(value, str) and "." in value):
+        number = float(value)
+        if not number.is_integer():
+            raise ValueError(value)
+        return int(number)
+    return int(str(value).strip())
 
 
 def _json_cell(value: Any, fail) -> Any:

@@ -16,11 +16,16 @@ from typing import Any
 import yaml
 
 from labelkit.errors import ProjectError, StoreError
+from labelkit.gold.control import QualityControl
+from labelkit.gold.settings import quality_settings
 from labelkit.ingest import ImportReport, import_items
 from labelkit.schema import Schema
 from labelkit.store import Annotation, Item, Store, sqlite_url
 from labelkit.team import assignment
+from labelkit.team import overlap as dynamic_overlap
+from labelkit.team.overlap import DynamicOverlap
 from labelkit.templates import template
+from labelkit.wellbeing import limits_of
 
 SETTINGS_FILE = "project.yaml"
 SCHEMA_FILE = "schema.yaml"
@@ -32,7 +37,12 @@ class Project:
         self.path = path
         self.settings = settings
         self.schema = schema
+        wellbeing = limits_of(settings)  # checked before the store opens: nothing to close
+        self.quality_settings = quality_settings(settings)  # the `quality:` section, checked
         self.store = Store(db_url or sqlite_url(path))
+        self.store.wellbeing = wellbeing  # exposure limits on sensitive items
+        # Honeypots, gold scores and speed checks run inside each submit (labelkit.gold).
+        self.store.quality = QualityControl(self, self.quality_settings)
         self._annotator_ids: dict[str, int] = {}  # name -> id never changes: ask the store once
 
     # ------------------------------------------------------------------ create / open
@@ -44,7 +54,7 @@ class Project:
         schema: Schema | str | Path,
         *,
         db_url: str | None = None,
-        overlap: int = 1,
+        overlap: int | dict = 1,
         order: str = "sequential",
         seed: int | None = None,
         lease_seconds: float = assignment.DEFAULT_LEASE_SECONDS,
@@ -55,10 +65,9 @@ class Project:
         if (path / SETTINGS_FILE).exists():
             raise ProjectError(f"{path} is already a labelkit project")
         seed = _seed(order, seed)
-        assignment.check_settings(
-            overlap=overlap, order=order, seed=seed, lease_seconds=lease_seconds
-        )
+        assignment.check_settings(order=order, seed=seed, lease_seconds=lease_seconds)
         schema = _as_schema(schema)
+        overlap = _overlap_setting(overlap, schema)
         path.mkdir(parents=True, exist_ok=True)
         settings = {"labelkit": 1, "title": schema.title, "overlap": overlap}
         settings |= {"order": order, "lease_seconds": lease_seconds}
@@ -82,6 +91,7 @@ class Project:
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise ProjectError(f"{path / SETTINGS_FILE}: cannot read: {exc}") from None
         schema = Schema.load(path / SCHEMA_FILE)
+        dynamic_overlap.parse(settings.get("overlap", 1), schema)  # a clear error up front
         url = db_url or os.environ.get(DB_URL_VARIABLE) or settings.get("db")
         return cls(path, settings, schema, url)
 
@@ -106,7 +116,18 @@ class Project:
 
     @property
     def overlap(self) -> int:
-        return int(self.settings.get("overlap", 1))
+        """The most answers an item gets: the fixed overlap, or the dynamic overlap's max."""
+        rule = self.overlap_rule
+        return rule if isinstance(rule, int) else rule.max
+
+    @property
+    def overlap_rule(self) -> int | DynamicOverlap:
+        """The overlap in force: a number (fixed), or a DynamicOverlap (team/overlap.py)."""
+        value = self.settings.get("overlap", 1)
+        cached = self.__dict__.get("_overlap_rule")
+        if cached is None or cached[0] != value:
+            cached = self._overlap_rule = (value, dynamic_overlap.parse(value, self.schema))
+        return cached[1]
 
     @property
     def order(self) -> str:
@@ -119,7 +140,7 @@ class Project:
     def configure(
         self,
         *,
-        overlap: int | None = None,
+        overlap: int | dict | None = None,
         order: str | None = None,
         seed: int | None = None,
         lease_seconds: float | None = None,
@@ -127,7 +148,11 @@ class Project:
     ) -> dict:
         """Change how items are handed out; returns the assignment settings now in force.
 
-        overlap: submitted answers wanted per item, from distinct annotators.
+        overlap: submitted answers wanted per item, from distinct annotators; or a dynamic
+        overlap {min: 2, max: 5, confidence: 0.7, question: NAME (optional)}: `min` answers,
+        then more while the consensus is below `confidence`, up to `max` (team/overlap.py).
+        Items already settled by a dynamic overlap stay settled when it changes, and go back
+        in the queue when the project returns to a fixed overlap.
         order: "sequential" (import order), "random" (shuffled by `seed`; the same seed gives
         the same order) or "priority" (the items' `priority` column, higher first). Started
         items always come before new ones. lease_seconds: how long a shown item stays reserved
@@ -136,9 +161,10 @@ class Project:
         new_order = order or self.order
         if order is not None or seed is not None:
             seed = _seed(new_order, seed if seed is not None else self.settings.get("seed"))
-        assignment.check_settings(
-            overlap=overlap, order=order, seed=seed, lease_seconds=lease_seconds
-        )
+        assignment.check_settings(order=order, seed=seed, lease_seconds=lease_seconds)
+        was_dynamic = isinstance(self.overlap_rule, DynamicOverlap)
+        if overlap is not None:
+            overlap = _overlap_setting(overlap, self.schema)
         changes = {"overlap": overlap, "order": order, "seed": seed, "lease_seconds": lease_seconds}
         changes = {key: value for key, value in changes.items() if value is not None}
         reorder = any(
@@ -150,10 +176,13 @@ class Project:
         )
         if reorder:
             self.store.rank_items(new_order, self.settings.get("seed") or 0, progress=progress)
+        if was_dynamic and isinstance(self.overlap_rule, int):  # settled items count again
+            with self.store.writing() as conn:
+                dynamic_overlap.unsettle(conn, new_order, self.settings.get("seed") or 0)
         return self.assignment_settings()
 
     def assignment_settings(self) -> dict:
-        settings = {"overlap": self.overlap, "order": self.order}
+        settings = {"overlap": self.settings.get("overlap", 1), "order": self.order}
         if self.order == "random":
             settings["seed"] = self.settings.get("seed")
         return settings | {"lease_seconds": self.lease_seconds}
@@ -185,7 +214,7 @@ class Project:
         asking again meanwhile returns the same item; answering, skipping or escalating it
         ends the lease, and so does the time running out (the item goes to someone else)."""
         return self.store.next_item(
-            self._annotator_id(annotator), self.overlap, lease_seconds=self.lease_seconds
+            self._annotator_id(annotator), self.overlap_rule, lease_seconds=self.lease_seconds
         )
 
     def renew_lease(self, item: int | str | Item, annotator: str | None = None) -> float | None:
@@ -206,11 +235,14 @@ class Project:
         client_key: str | None = None,
         comment: str | None = None,
         duration_ms: int | None = None,
+        history: bool = False,
     ) -> Annotation:
         """Record `annotator`'s answer to `item` (by id, key or Item); committed on return.
 
         The answer is validated against the schema. `status` "skipped" or "escalated" records
         no answer (an escalation should say why in `comment`). Answering again adds a version.
+        `history=True`: an answer given earlier, being imported (see `Store.submit`); the
+        live-session checks (suspension, gold scoring, honeypots) are skipped.
         """
         item, answer = self._checked(item, answer, status)
         return self.store.submit(
@@ -221,6 +253,8 @@ class Project:
             client_key=client_key,
             comment=comment,
             duration_ms=duration_ms,
+            overlap=self.overlap_rule,
+            history=history,
         )
 
     def submit_and_next(
@@ -241,7 +275,7 @@ class Project:
             item.id,
             self._annotator_id(annotator),
             answer,
-            overlap=self.overlap,
+            overlap=self.overlap_rule,
             lease_seconds=self.lease_seconds,
             status=status,
             client_key=client_key,
@@ -271,7 +305,7 @@ class Project:
         """The labeling widget for `annotator` (default: the local user), to display inline."""
         from labelkit.ui import LabelSession, LabelWidget
 
-        session = LabelSession(self, annotator or getpass.getuser(), daily_goal=daily_goal)
+        session = LabelSession(self, annotator or self.local_user(), daily_goal=daily_goal)
         return LabelWidget(session, keymap=keymap)
 
     @property
@@ -281,6 +315,65 @@ class Project:
         from labelkit.team.accounts import Accounts
 
         return Accounts(self.store)
+
+    # ------------------------------------------------------------------ gold, exams, levels
+
+    def add_gold(
+        self,
+        item: int | str | Item,
+        answer: dict,
+        explanation: str = "",
+        exam: str | None = None,
+    ) -> None:
+        """Make `item` a gold item with this known `answer` (validated against the schema) and
+        an `explanation` (shown after the answer in training). `exam`: the exam or training it
+        belongs to (see `quality.exams` in project.yaml); None: a honeypot, mixed hidden into
+        normal work. The item leaves the normal queue. Adding it again replaces the answer."""
+        from labelkit.gold.honeypots import add_gold
+
+        add_gold(self, self.item(item), answer, explanation, exam)
+
+    def annotator_status(self, name: str | None = None) -> dict:
+        """`name`'s standing: level, status, gold accuracy (count, window), what the next
+        level requires (a sentence), the exams open to them and their latest history."""
+        from labelkit.gold.status import annotator_status
+
+        return annotator_status(self, name or getpass.getuser())
+
+    def annotator_history(self, name: str | None = None, limit: int | None = None) -> list[dict]:
+        """Every change of `name`'s level or status, exam result and warning, newest first,
+        with its reason and who made it ("system" or the lead)."""
+        from labelkit.gold.history import events
+
+        return events(self.store, self.annotators.get(name or getpass.getuser()).id, limit)
+
+    def exams(self, annotator: str | None = None) -> list[dict]:
+        """The exams `annotator` may take now, with their attempts and scores."""
+        from labelkit.gold.exams import available
+
+        return available(self, self._annotator_id(annotator))
+
+    def apply_review_rules(self, annotator: str | int) -> dict | None:
+        """The rejected-work rule for `annotator` (a name or id): suspends them when too much
+        of their reviewed work is rejected (`quality.rejections`). Call after a verdict."""
+        from labelkit.gold.policy import apply_review_rules
+
+        annotator_id = annotator if isinstance(annotator, int) else self._annotator_id(annotator)
+        return apply_review_rules(self, annotator_id)
+
+    def configure_quality(self, **changes) -> dict:
+        """Change `quality:` settings (honeypot_rate, window, exams, fast, ...), checked, saved
+        in project.yaml and in force at once. A value of None for `fast` or `rejections`
+        turns that rule off. Returns the section as saved."""
+        from labelkit.gold.settings import parse
+
+        section = dict(self.settings.get("quality") or {}) | changes
+        checked = parse(section)
+        self.settings["quality"] = section
+        self.save_settings()
+        self.quality_settings = checked
+        self.store.quality = QualityControl(self, checked)
+        return section
 
     # ------------------------------------------------------------------ Label Studio
 
@@ -372,13 +465,25 @@ class Project:
 
     def consensus(self, method: str = "majority", *, use_gold: bool = True, **options):
         """The consensus answer per item and question (see `labelkit.quality.consensus`) over
-        the current submitted answers. `method`: "majority", "dawid_skene" or "one_coin";
-        with `use_gold`, gold items keep their gold answer and anchor the model."""
+        the current submitted answers (rejected ones left out). `method`: "majority",
+        "dawid_skene" or "one_coin"; with `use_gold`, gold items keep their gold answer and
+        anchor the model. A resolved escalation's final answer is its item's consensus
+        (confidence 1.0)."""
         from labelkit.quality import consensus
         from labelkit.quality.tidy import gold_answers, project_answers
+        from labelkit.review.consensus import with_resolutions
 
         gold = gold_answers(self.store) if use_gold else None
-        return consensus(project_answers(self), self.schema, method=method, gold=gold, **options)
+        table = consensus(project_answers(self), self.schema, method=method, gold=gold, **options)
+        return with_resolutions(table, self.store, options.get("questions"))
+
+    @property
+    def review(self):
+        """Review and escalation: the review queue, accept / reject verdicts, escalated items
+        and their resolution (see labelkit.review)."""
+        from labelkit.review import Reviews
+
+        return Reviews(self)
 
     def agreement(self):
         """Agreement between annotators per question (see `labelkit.quality.agreement`)."""
@@ -403,32 +508,45 @@ class Project:
         return system_scores(self, score, errors)
 
     def progress(self) -> dict[str, int]:
-        return self.store.counts(self.overlap)
+        figures = self.store.counts(self.overlap)
+        # Settled below the overlap (by dynamic overlap, or resolved by a reviewer): complete
+        # all the same.
+        with self.store.reading() as conn:
+            early = dynamic_overlap.settled_early(conn, self.overlap)
+        figures["complete"] += sum(early.values())
+        figures["not_started"] -= early.get(0, 0)
+        figures["in_progress"] -= sum(early.values()) - early.get(0, 0)
+        return figures
+
+    def remaining(self) -> int:
+        """Items that still want answers: cheap enough to show after every submit."""
+        rule = self.overlap_rule
+        low = rule if isinstance(rule, int) else rule.min  # below min: all want answers
+        left = self.store.remaining(low)
+        with self.store.reading() as conn:  # settled (resolved) below that: not wanted
+            left -= sum(dynamic_overlap.settled_early(conn, low).values())
+            if isinstance(rule, DynamicOverlap):
+                left += dynamic_overlap.contested(conn, rule)
+        return left
 
     def stats(self) -> dict:
-        """Figures for `labelkit stats`: the project, its progress, answers per question and
-        agreement per question (Krippendorff's alpha at the question's level, kappas)."""
-        from labelkit.quality.project_figures import agreement_figures
+        """Figures for `labelkit stats` and the team dashboard: the project, its progress and
+        throughput, per annotator figures, agreement per question, label distributions, the
+        disagreement list and the model leaderboard (see `labelkit.dashboard.figures`)."""
+        from labelkit.dashboard.figures import project_figures
 
-        answered: dict[str, int] = {q.name: 0 for q in self.schema.questions}
-        for row in self.store.annotation_rows(current_only=True):
-            for name in row["answer"] or {}:
-                if name in answered:
-                    answered[name] += 1
-        return {
-            "project": str(self.path),
-            "title": self.schema.title,
-            "kind": self.schema.kind,
-            "overlap": self.overlap,
-            "order": self.order,
-            "database": "sqlite" if self.store.url.startswith("sqlite") else "postgresql",
-            **self.progress(),
-            "answers_per_question": answered,
-            "agreement": agreement_figures(self),
-        }
+        return project_figures(self)
+
+    def local_user(self) -> str:
+        """The person at this computer (the researcher in a notebook): created as an admin, who
+        sees items of every level and may review, when first met."""
+        name = getpass.getuser()
+        if name not in self._annotator_ids:
+            self._annotator_ids[name] = self.store.annotator_id(name, role="admin")
+        return name
 
     def _annotator_id(self, name: str | None) -> int:
-        name = name or getpass.getuser()
+        name = name or self.local_user()
         found = self._annotator_ids.get(name)
         if found is None:
             found = self._annotator_ids[name] = self.store.annotator_id(name)
@@ -445,6 +563,15 @@ def _labelstudio_token(token: str | None) -> str:
             f"no Label Studio token: pass token= or set {LABEL_STUDIO_TOKEN_VARIABLE}"
         )
     return token.strip()
+
+
+def _overlap_setting(value, schema) -> int | dict:
+    """The overlap as saved in project.yaml, after checking it against the schema."""
+    rule = dynamic_overlap.parse(value, schema)
+    if isinstance(rule, int):
+        return rule
+    setting = {"min": rule.min, "max": rule.max, "confidence": rule.confidence}
+    return setting | ({"question": value["question"]} if "question" in value else {})
 
 
 def _seed(order: str, seed: int | None) -> int | None:

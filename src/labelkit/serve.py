@@ -21,6 +21,17 @@ from pathlib import Path
 from labelkit.errors import LabelkitError
 from labelkit.ui.app import ANNOTATOR_VARIABLE, HOST_VARIABLE, PROJECT_VARIABLE
 
+# The Voila apps `labelkit serve --app NAME` serves: name -> notebook in notebooks/.
+APPS = {"label": "label.ipynb", "dashboard": "dashboard.ipynb", "review": "review.ipynb"}
+DEFAULT_PORT = 8866
+# The review app listens on a port of its own by default, so both apps run side by side and
+# reviewers' links (labelkit annotators add --role reviewer) point at it.
+APP_PORTS = {"review": 8867}
+
+
+def default_port(app: str) -> int:
+    return APP_PORTS.get(app, DEFAULT_PORT)
+
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -82,10 +93,14 @@ def serve(
     annotator: str | None = None,
     cull_idle: int = 600,
     db_url: str | None = None,
+    app: str = "label",
 ) -> None:
-    """Serve the annotator app for the project; blocks until stopped (Ctrl-C)."""
+    """Serve `app` (see APPS: the annotator app by default) for the project; blocks until
+    stopped (Ctrl-C)."""
     from labelkit.project import DB_URL_VARIABLE
 
+    if app not in APPS:
+        raise LabelkitError(f"unknown app {app!r}; apps: {', '.join(APPS)}")
     path = Path(project_path).resolve()
     check_serving(path, host, db_url)
     os.environ[PROJECT_VARIABLE] = str(path)
@@ -94,7 +109,7 @@ def serve(
         os.environ[DB_URL_VARIABLE] = db_url  # the kernels inherit it; it stays out of the folder
     if annotator:
         os.environ[ANNOTATOR_VARIABLE] = annotator
-    notebook = Path(str(resources.files("labelkit.notebooks") / "label.ipynb"))
+    notebook = Path(str(resources.files("labelkit.notebooks") / APPS[app]))
     _no_delay_on_every_stream()
     from jupyter_server.log import log_request  # scrubs ?token=... from the request log
     from voila.app import Voila

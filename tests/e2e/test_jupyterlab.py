@@ -107,10 +107,10 @@ def test_quickstart_labels_by_keyboard_in_jupyterlab(page, jupyterlab):
     assert page.evaluate(CELLS_JS) == cells  # no shortcut fired: nothing added, cut, retyped
     assert page.evaluate("document.activeElement?.classList.contains('lk-root')")
 
-    with Project.open(root / "quickstart-project") as project:
-        texts = {row.key: row.data["text"] for row in _items(project)}
+    on_screen = []  # the texts of the items answered, as shown
     for i in range(len(LABELS)):
         text = page.inner_text(".lk-root .lk-field-text")
+        on_screen.append(text)
         keys.press(str(i + 1))
         if i == 2:
             screenshot(page, "jupyterlab-quickstart")
@@ -128,8 +128,16 @@ def test_quickstart_labels_by_keyboard_in_jupyterlab(page, jupyterlab):
         answers = project.annotations()
     assert list(answers["answer"]) == [{"label": label} for label in LABELS]
     assert list(answers["version"]) == [1] * 5
-    # the items answered are the first five, in order (their text was on screen)
-    assert [texts[key] for key in answers["item"]] == [texts[f"cls-00{i}"] for i in range(1, 6)]
+    # the items answered are the ones on screen, in order: the first normal items in import
+    # order, with now and then a gold item as a hidden honeypot (the app chooses: not assumed)
+    with Project.open(root / "quickstart-project") as project:
+        texts = {row.key: row.data["text"] for row in _items(project)}
+        gold_keys = {key for key in texts if project.store.gold_of(project.item(key).id)}
+    assert len(on_screen) == len(answers) == 5
+    for key, shown in zip(answers["item"], on_screen, strict=True):
+        assert texts[key].strip() in shown, (key, shown)
+    normal = [key for key in answers["item"] if key not in gold_keys]
+    assert normal == [key for key in texts if key not in gold_keys][: len(normal)]
 
     # run it again: the new view replaces the old one, and so does its listener
     page.eval_on_selector(".lk-root", "root => { root.dataset.old = 'yes'; }")
@@ -156,4 +164,5 @@ def test_quickstart_labels_by_keyboard_in_jupyterlab(page, jupyterlab):
 
 
 def _items(project: Project):
-    return [project.item(f"cls-00{i}") for i in range(1, 6)]
+    """Every item, in import order."""
+    return [project.store.item(item_id) for item_id in range(1, project.store.last_item_id() + 1)]

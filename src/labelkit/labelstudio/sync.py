@@ -65,6 +65,7 @@ from labelkit.store.tables import (
     ls_users,
     meta,
 )
+from labelkit.team.overlap import DynamicOverlap, settle
 
 DEFAULT_BATCH = 500
 PAGE_SIZE = 1000
@@ -792,8 +793,9 @@ class _Sync:
                 )
 
     def _append(self, conn, records: list[dict], history, new_maps: list[dict]) -> None:
-        """Append annotation versions as `Store.submit` does (version, answer_count), in bulk,
-        with their mappings."""
+        """Append annotation versions as `Store.submit(history=True)` does (version,
+        answer_count, dynamic overlap settling), in bulk, with their mappings. Past answers:
+        no suspension check, gold scoring or honeypot (they were given in Label Studio)."""
         inserted = conn.execute(
             annotations.insert().returning(annotations.c.id, annotations.c.client_key),
             records,
@@ -815,6 +817,10 @@ class _Sync:
                 .values(answer_count=items.c.answer_count + sa.bindparam("b_count")),
                 [{"b_item": item, "b_count": n} for item, n in counted.items()],
             )
+        rule = self.project.overlap_rule
+        if isinstance(rule, DynamicOverlap):  # enough answers now? as Store.submit asks
+            for item_id in sorted({r["item_id"] for r in records if r["status"] == "submitted"}):
+                settle(conn, item_id, rule)
         conn.execute(
             ls_annotations.insert(),
             [

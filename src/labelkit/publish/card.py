@@ -72,7 +72,7 @@ class LabelStats:
         self.distribution: dict[str, Counter] = defaultdict(Counter)
         # What each question's answer counts as, decided once (not per answer).
         self._counters = [
-            (q.name, _counter(q), self.distribution[q.name]) for q in schema.questions
+            (q.name, counted_as(q), self.distribution[q.name]) for q in schema.questions
         ]
 
     def add(self, record) -> None:
@@ -97,9 +97,9 @@ class LabelStats:
                     counts[key] = counts.get(key, 0) + 1
 
 
-def _counter(question):
-    """Function from an answer's value to the keys it counts under in the distribution, or
-    None when the value itself is the key."""
+def counted_as(question):
+    """Function from an answer's value to the keys it counts under in a label distribution,
+    or None when the value itself is the key (the card's and the dashboard's distributions)."""
     if isinstance(question, MultiLabelQuestion | TaxonomyQuestion):
         return lambda value: value if isinstance(value, list) else [value]
     if isinstance(question, PreferenceQuestion):
@@ -122,11 +122,11 @@ def card_text(
     view_notes: dict[str, str],
     stats: LabelStats,
     options: CardOptions,
-    agreement: dict[str, str] | None = None,
+    agreement: dict[str, dict] | None = None,
     consensus_note: str | None = None,
 ) -> str:
     """README.md: `configs` as for the Hub ({config_name, data_files, default}), `view_notes`
-    a sentence per view, `agreement` a figure per question when known."""
+    a sentence per view, `agreement` the figures per question of `card_agreement`."""
     default_rows = max(stats.items, 1)
     size = next((name for limit, name in SIZE_CATEGORIES if default_rows < limit), "n>1T")
     languages = options.language or sorted(stats.languages) or ["en"]
@@ -182,9 +182,7 @@ def _body(schema, configs, view_notes, stats, agreement, consensus_note, options
     out += ["", "| question | type | answers |", "|---|---|---|"]
     for q in schema.questions:
         out.append(f"| `{_cell(q.name)}` | {q.type} | {_cell(_choices(q))} |")
-    if agreement:
-        out += ["", "## Agreement", "", "| question | agreement |", "|---|---|"]
-        out += [f"| `{_cell(name)}` | {_cell(text)} |" for name, text in agreement.items()]
+    out += _agreement_section(agreement)
     out += ["", "## Label distribution", "", "Counted over every submitted answer.", ""]
     for q in schema.questions:
         counts = stats.distribution.get(q.name)
@@ -203,6 +201,44 @@ def _body(schema, configs, view_notes, stats, agreement, consensus_note, options
         "",
     ]
     return "\n".join(out)
+
+
+def card_agreement(project, include_gold: bool = False) -> dict[str, dict]:
+    """Agreement per question over the answers a release holds (current, submitted, not
+    rejected; gold items' only with `include_gold`): the dashboard's figures
+    (labelkit.quality.project_figures.agreement_by_question)."""
+    from labelkit.quality.project_figures import agreement_by_question
+    from labelkit.quality.tidy import gold_answers, project_answers
+
+    answers = project_answers(project)
+    if not include_gold:
+        answers = answers[~answers["item_id"].isin(list(gold_answers(project.store)))]
+    return agreement_by_question(project, answers)
+
+
+def _agreement_section(agreement: dict[str, dict] | None) -> list[str]:
+    measured = {name: found for name, found in (agreement or {}).items() if found["measure"]}
+    if not measured:
+        return []
+    out = [
+        "",
+        "## Agreement",
+        "",
+        "Between annotators, per question, at the level of measurement of its type "
+        "(Krippendorff's alpha: 1 is perfect agreement, 0 what chance gives). Items with one "
+        "answer are not counted.",
+        "",
+        "| question | measure | value | Fleiss' kappa | items with 2+ answers |",
+        "|---|---|---|---|---|",
+    ]
+    for name, found in measured.items():
+        value, kappa = found["value"], found["fleiss_kappa"]
+        out.append(
+            f"| `{_cell(name)}` | {found['measure']} | "  # our own words, not dataset text
+            f"{'–' if value is None else f'{value:.3f}'} | "
+            f"{'–' if kappa is None else f'{kappa:.3f}'} | {found['items']} |"
+        )
+    return out
 
 
 def _choices(question) -> str:

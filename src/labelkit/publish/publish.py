@@ -21,7 +21,7 @@ from datasets.arrow_writer import ParquetWriter
 from tqdm.auto import tqdm
 
 from labelkit.errors import LabelkitError
-from labelkit.publish.card import CardOptions, LabelStats, card_text
+from labelkit.publish.card import CardOptions, LabelStats, card_agreement, card_text
 from labelkit.publish.encode import BatchEncoder
 from labelkit.publish.rows import Filters
 from labelkit.publish.splits import Splits, split_order
@@ -110,6 +110,7 @@ def publish(
             {shape.name: shape.describe() for shape in shapes},
             stats,
             card or CardOptions(),
+            agreement=card_agreement(project, include_gold),
             consensus_note=consensus and consensus_method_note(consensus.method),
         )
         (building / "README.md").write_text(text, encoding="utf-8")

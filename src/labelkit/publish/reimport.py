@@ -63,6 +63,7 @@ def import_published(project: Project, folder: str | Path, *, progress: bool = T
                     comment=a["comment"],
                     duration_ms=a["duration_ms"],
                     client_key=_client_key(row["item_id"], a),
+                    history=True,  # past answers: imported even if the author is suspended
                 )
                 if written.created:
                     report.answers_added += 1

@@ -18,7 +18,15 @@ import sqlalchemy as sa
 
 from labelkit.store import Store
 from labelkit.store.store import newest_verdict
-from labelkit.store.tables import annotations, annotators, gold, imports, items
+from labelkit.store.tables import (
+    annotations,
+    annotators,
+    gold,
+    imports,
+    items,
+    resolutions,
+    reviews,
+)
 
 # An answer whose newest review verdict is this is kept out unless asked for; with it, the
 # export shows it under this status.
@@ -189,6 +197,9 @@ def snapshot_token(store: Store, filters: Filters) -> str:
                 sa.select(sa.func.max(items.c.id)).scalar_subquery(),
                 sa.select(sa.func.count()).select_from(items).where(_ready()).scalar_subquery(),
                 sa.select(sa.func.count()).select_from(gold).scalar_subquery(),
+                # verdicts and resolutions change what is exported (rejected, consensus)
+                sa.select(sa.func.max(reviews.c.id)).scalar_subquery(),
+                sa.select(sa.func.max(resolutions.c.id)).scalar_subquery(),
             )
         ).one()
     key = json.dumps([store_id, list(figures), filters.__dict__], default=str)

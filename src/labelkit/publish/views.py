@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import importlib.util
 import statistics
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from datasets import ClassLabel, Features, Json, List, Value
 
 from labelkit.errors import LabelkitError
@@ -33,14 +36,13 @@ from labelkit.publish.features import (
     messages,
 )
 from labelkit.publish.rows import Filters, ItemRecord, count_items, item_records
+from labelkit.quality.translation import annotator_norms, error_score, z_score
 from labelkit.schema import PreferenceQuestion, RatingQuestion, Schema, SpanQuestion, TextQuestion
 
 if TYPE_CHECKING:
     from labelkit.project import Project
 
 VIEWS = ("raw", "consensus", "preference", "ratings")
-# MQM-style error weights (see the shared notes); a severity not listed counts as minor.
-SEVERITY_WEIGHTS = {"critical": 25, "major": 5, "minor": 1}
 NO_FILTERS = Filters()  # gold items and rejected answers left out
 
 
@@ -212,12 +214,17 @@ def consensus_by_item(view: View, method: str) -> dict[str, dict[str, tuple]]:
         columns=ANSWER_COLUMNS,
     )
     by_item: dict[str, dict[str, tuple]] = defaultdict(dict)
-    if answers.empty:
-        return by_item
-    table = consensus(answers, view.schema, method=method)
-    for row in table.itertuples(index=False):
-        confidence = None if pd.isna(row.confidence) else float(row.confidence)
-        by_item[str(row.item)][row.question] = (row.value, confidence, int(row.n))
+    if not answers.empty:
+        table = consensus(answers, view.schema, method=method)
+        for row in table.itertuples(index=False):
+            confidence = None if pd.isna(row.confidence) else float(row.confidence)
+            by_item[str(row.item)][row.question] = (row.value, confidence, int(row.n))
+    # A resolved escalation's final answer is the item's consensus (labelkit.review).
+    from labelkit.review.consensus import resolved_by_key
+
+    for key, answer in resolved_by_key(view.project.store).items():
+        n = max((found[2] for found in by_item.get(key, {}).values()), default=0)
+        by_item[key] = {q: (value, confidence, n) for q, (value, confidence) in answer.items()}
     return by_item
 
 
@@ -410,27 +417,27 @@ class RatingsView(View):
             values[f"{q.name}_z"] = None if value is None or norm is None else norm(value)
         for q in self.spans:
             spans = answer.get(q.name)
-            values[f"{q.name}_score"] = None if spans is None else error_span_score(spans)
+            values[f"{q.name}_score"] = None if spans is None else round(error_score(spans))
         return values
 
     def _annotator_norms(self) -> dict:
-        """(annotator, question) -> z-normaliser, from all of the annotator's exported scores."""
-        sums: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
-        for record in self.items():
+        """(annotator, question) -> z-normaliser, from all of the annotator's exported scores
+        (the arithmetic is labelkit.quality.translation's, as for project.system_scores)."""
+        import pandas as pd
+
+        scores: dict[str, tuple[list[str], array]] = {q.name: ([], array("d")) for q in self.scores}
+        for record in self.items():  # compact columns: a million scores stay a few MB
             for a in record.submitted():
-                for q in self.scores:
-                    value = (a["answer"] or {}).get(q.name)
+                for name, (annotators, values) in scores.items():
+                    value = (a["answer"] or {}).get(name)
                     if value is not None:
-                        total = sums[(a["annotator"], q.name)]
-                        total[0] += 1
-                        total[1] += value
-                        total[2] += value * value
+                        annotators.append(a["annotator"])
+                        values.append(value)
         norms = {}
-        for key, (n, total, squares) in sums.items():
-            mean = total / n
-            # Population standard deviation; one score, or all equal, gives z = 0.
-            std = max(squares / n - mean * mean, 0.0) ** 0.5
-            norms[key] = _normaliser(mean, std)
+        for name, (annotators, values) in scores.items():
+            table = pd.DataFrame({"annotator": annotators, "value": np.frombuffer(values)})
+            for annotator, row in annotator_norms(table).iterrows():
+                norms[(annotator, name)] = partial(z_score, mean=row["mean"], std=row["std"])
         return norms
 
     def describe(self) -> str:
@@ -440,15 +447,6 @@ class RatingsView(View):
             else "one row per annotator's answer"
         )
         return f"{super().describe()} Integer columns: {how}."
-
-
-def _normaliser(mean: float, std: float):
-    return lambda value: 0.0 if std < 1e-12 else (value - mean) / std
-
-
-def error_span_score(spans: list[dict]) -> int:
-    """MQM-style: 100 − Σ weights of the marked errors (critical 25, major 5, minor 1)."""
-    return 100 - sum(SEVERITY_WEIGHTS.get(s.get("severity") or "minor", 1) for s in spans)
 
 
 # ---------------------------------------------------------------------------- choosing

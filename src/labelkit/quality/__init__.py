@@ -12,6 +12,7 @@ from labelkit.quality.agreement import (
 )
 from labelkit.quality.consensus import consensus
 from labelkit.quality.preference import BradleyTerry, leaderboard, win_rates
+from labelkit.quality.project_figures import agreement_by_question
 from labelkit.quality.translation import error_score, translation_scores, z_scores
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "MajorityVote",
     "OneCoinDawidSkene",
     "agreement",
+    "agreement_by_question",
     "cohen_kappa",
     "consensus",
     "distance_alpha",

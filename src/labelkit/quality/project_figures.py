@@ -51,16 +51,39 @@ def system_scores(project, score: str | None = None, errors: str | None = None):
     return translation_scores(question_table(answers, score_q.name), spans, systems)
 
 
-def agreement_figures(project) -> dict[str, dict]:
-    """Agreement per question as plain JSON-ready numbers (None where not measured)."""
+def agreement_by_question(project, answers: pd.DataFrame | None = None) -> dict[str, dict]:
+    """Agreement per question as plain JSON-ready numbers (None where not measured), for
+    `labelkit stats`, the dashboard and the dataset card. Each question (free text is not
+    measured) gets its headline `measure` (Krippendorff's alpha at the level that fits its
+    type, see labelkit.quality.agreement) and `value`, with Fleiss' and Cohen's kappa where
+    they apply. `answers`: the current submitted answers (default: the project's)."""
     from labelkit.quality.agreement import agreement
 
-    table = agreement(project_answers(project), project.schema)
+    if answers is None:
+        answers = project_answers(project)
+    table = agreement(answers, project.schema)
     figures = {}
     for row in table.to_dict("records"):
         name = row.pop("question")
-        figures[name] = {k: _plain(v) for k, v in row.items()}
+        found = {k: _plain(v) for k, v in row.items()}
+        level = MEASURE_LEVELS.get(row["level"])
+        found["measure"] = level and f"Krippendorff's alpha ({level})"  # None: no answers yet
+        found["value"] = found["alpha"]
+        figures[name] = found
     return figures
+
+
+# What the `level` column of agreement() means, in words for the card and the dashboard.
+MEASURE_LEVELS = {
+    "nominal": "nominal",
+    "ordinal": "ordinal",
+    "interval": "interval",
+    "jaccard": "distance 1 - Jaccard of the label sets",
+    "kendall": "distance (1 - Kendall's tau) / 2 of the rankings",
+    "span-jaccard": "distance 1 - Jaccard of the labelled characters",
+}
+
+agreement_figures = agreement_by_question  # the older name
 
 
 def _plain(value):

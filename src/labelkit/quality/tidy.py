@@ -51,9 +51,25 @@ def gold_answers(store) -> dict[int, dict]:
 
 
 def project_answers(project) -> pd.DataFrame:
-    """The current, submitted answers of a project (the table the quality functions read)."""
+    """The current, submitted answers of a project (the table the quality functions read);
+    answers a reviewer rejected (newest verdict) are left out."""
     answers = project.annotations(current_only=True)
-    return answers[answers["status"] == "submitted"].reset_index(drop=True)
+    keep = (answers["status"] == "submitted") & ~answers["id"].isin(rejected_ids(project.store))
+    return answers[keep].reset_index(drop=True)
+
+
+def rejected_ids(store) -> set[int]:
+    """Ids of the annotations whose newest review verdict is "rejected"."""
+    import sqlalchemy as sa
+
+    from labelkit.store.tables import reviews
+
+    newest: dict[int, str] = {}
+    query = sa.select(reviews.c.annotation_id, reviews.c.verdict).order_by(reviews.c.id)
+    with store.reading() as conn:
+        for annotation_id, verdict in conn.execute(query):  # oldest first: the newest stays
+            newest[annotation_id] = verdict
+    return {annotation_id for annotation_id, verdict in newest.items() if verdict == "rejected"}
 
 
 def item_metadata(store) -> dict[int, dict]:

@@ -14,13 +14,25 @@ import pandas as pd
 SEVERITY_WEIGHTS = {"minor": 1.0, "major": 5.0, "critical": 25.0}
 
 
+def annotator_norms(table: pd.DataFrame) -> pd.DataFrame:
+    """Each annotator's mean and (population) standard deviation of their scores, indexed by
+    annotator. `table`: (annotator, value) rows."""
+    by_annotator = table["value"].astype(float).groupby(table["annotator"])
+    return pd.DataFrame({"mean": by_annotator.mean(), "std": by_annotator.std(ddof=0)})
+
+
+def z_score(value: float, mean: float, std: float) -> float:
+    """One score against its annotator's norm; 0 when their scores never vary."""
+    return (value - mean) / std if std > 0 else 0.0
+
+
 def z_scores(table: pd.DataFrame) -> pd.Series:
     """Each answer's score as a z-score within its annotator's own scores (an annotator whose
     scores never vary gets 0). `table`: tidy (item_id, annotator, value)."""
-    values = table["value"].astype(float)
-    by_annotator = values.groupby(table["annotator"])
-    spread = by_annotator.transform("std", ddof=0)
-    z = (values - by_annotator.transform("mean")) / spread
+    norms = annotator_norms(table)
+    mean = table["annotator"].map(norms["mean"])
+    spread = table["annotator"].map(norms["std"])
+    z = (table["value"].astype(float) - mean) / spread
     return z.where(spread > 0, 0.0).rename("z")
 
 
@@ -80,4 +92,12 @@ def systems_of(metadata: dict) -> dict:
     }
 
 
-__all__ = ["SEVERITY_WEIGHTS", "error_score", "systems_of", "translation_scores", "z_scores"]
+__all__ = [
+    "SEVERITY_WEIGHTS",
+    "annotator_norms",
+    "error_score",
+    "systems_of",
+    "translation_scores",
+    "z_score",
+    "z_scores",
+]

@@ -75,7 +75,12 @@ def _false(conn: sa.Connection) -> str:
     return "0" if conn.dialect.name == "sqlite" else "false"
 
 
-STEPS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}  # from version -> step to the next
+def _v5_to_v6(conn: sa.Connection) -> None:
+    """v6: dynamic overlap (annotators' agreement with settled items' majorities)."""
+    tables.majority_agreements.create(conn)
+
+
+STEPS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6}  # from -> step
 
 
 def stored_version(conn: sa.Connection) -> int | None:

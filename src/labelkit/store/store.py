@@ -32,6 +32,8 @@ from labelkit.store.tables import (
 )
 from labelkit.store.writer_lock import WriterLock
 from labelkit.team import assignment
+from labelkit.team.accounts import AccessDenied, suspended_message
+from labelkit.team.overlap import DynamicOverlap, settle
 
 SQLITE_FILE = "labelkit.db"
 SYNCHRONOUS_VARIABLE = "LABELKIT_SQLITE_SYNCHRONOUS"
@@ -103,6 +105,10 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.clock = time.time  # leases are in epoch seconds; tests put in a fake clock
+        self.wellbeing = None  # the project's wellbeing.Limits: exposure to sensitive items
+        # The project's gold.control.QualityControl: honeypots, gold scores, speed checks,
+        # run inside the submit transaction (see _submit). None: a bare store.
+        self.quality = None
         database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
         in_file = database not in (None, "", ":memory:")
         self._writer_lock = WriterLock(f"{database}.writer-lock" if in_file else None)
@@ -196,16 +202,23 @@ class Store:
         return {"answer": row.answer, "explanation": row.explanation, "exam": row.exam}
 
     def next_item(
-        self, annotator_id: int, overlap: int = 1, *, lease_seconds: float | None = None
+        self,
+        annotator_id: int,
+        overlap: int | DynamicOverlap = 1,
+        *,
+        lease_seconds: float | None = None,
     ) -> Item | None:
         """Lease the next item for this annotator (see team/assignment.py), or None when there
-        is nothing left for them. While the lease lives, asking again returns the same item."""
+        is nothing left for them. While the lease lives, asking again returns the same item.
+        `overlap`: a fixed overlap, or a dynamic one (team/overlap.py)."""
         rules = _rules(overlap, lease_seconds)
         with self.writing() as conn:
             return self._acquire(conn, annotator_id, rules)
 
     def _acquire(self, conn: sa.Connection, annotator_id: int, rules) -> Item | None:
-        found = assignment.acquire(conn, annotator_id, rules, self.clock(), _ITEM_COLUMNS)
+        found = assignment.acquire(
+            conn, annotator_id, rules, self.clock(), _ITEM_COLUMNS, limits=self.wellbeing
+        )
         if found is None:
             return None
         row, until = found
@@ -259,15 +272,26 @@ class Store:
         client_key: str | None = None,
         comment: str | None = None,
         duration_ms: int | None = None,
+        overlap: int | DynamicOverlap = 1,
+        history: bool = False,
     ) -> Annotation:
         """Append an answer (or a skip / escalation) and commit before returning.
 
         A second call with the same `client_key` returns the first annotation unchanged.
         Answering an item again makes a new version; the older one stays. The annotator's
         lease on the item ends: its slot is filled (or, for a skip, free for someone else).
+        A suspended annotator's answer is refused (AccessDenied). With a dynamic `overlap`,
+        the item may settle (team/overlap.py) in the same transaction.
+
+        `history=True` (imports of past answers only: a published release, a Label Studio
+        pull): the answer was given earlier, so the live-session rules are skipped: no
+        suspension check, no gold scoring, speed check or honeypot. Overlap still applies.
         """
         what = dict(status=status, client_key=client_key, comment=comment, duration_ms=duration_ms)
-        return self._submit(item_id, annotator_id, answer, None, **what)[0]
+        dynamic = overlap if isinstance(overlap, DynamicOverlap) else None
+        return self._submit(
+            item_id, annotator_id, answer, None, dynamic=dynamic, history=history, **what
+        )[0]
 
     def submit_and_next(
         self,
@@ -275,7 +299,7 @@ class Store:
         annotator_id: int,
         answer: dict | None,
         *,
-        overlap: int = 1,
+        overlap: int | DynamicOverlap = 1,
         lease_seconds: float | None = None,
         status: str = "submitted",
         client_key: str | None = None,
@@ -285,10 +309,22 @@ class Store:
         """`submit`, then lease the next item (as `next_item`) in the same transaction: one
         commit per answer, which is what keeps a labeling session fast."""
         what = dict(status=status, client_key=client_key, comment=comment, duration_ms=duration_ms)
-        return self._submit(item_id, annotator_id, answer, _rules(overlap, lease_seconds), **what)
+        rules = _rules(overlap, lease_seconds)
+        return self._submit(item_id, annotator_id, answer, rules, dynamic=rules.dynamic, **what)
 
     def _submit(
-        self, item_id, annotator_id, answer, rules, *, status, client_key, comment, duration_ms
+        self,
+        item_id,
+        annotator_id,
+        answer,
+        rules,
+        *,
+        status,
+        client_key,
+        comment,
+        duration_ms,
+        dynamic=None,
+        history=False,
     ) -> tuple[Annotation, Item | None]:
         if status not in ANNOTATION_STATUSES:
             raise StoreError(f"status {status!r} is not one of {ANNOTATION_STATUSES}")
@@ -302,7 +338,9 @@ class Store:
                 if earlier is not None:
                     annotation = self._same_request(earlier, item_id, annotator_id)
                 else:
-                    annotation = self._append(
+                    if not history:  # a past answer is history, whoever gave it
+                        _ensure_active(conn, annotator_id)
+                    annotation, state = self._append(
                         conn,
                         item_id,
                         annotator_id,
@@ -313,6 +351,16 @@ class Store:
                         duration_ms,
                     )
                     assignment.release(conn, item_id, annotator_id)
+                    if self.quality is not None and not history:  # gold, speed, honeypot
+                        self.quality.after_answer(
+                            conn,
+                            annotation,
+                            gold_item=bool(state.gold),
+                            first=state.version is None,
+                            duration_ms=duration_ms,
+                        )
+                    if dynamic is not None and status == "submitted":
+                        settle(conn, item_id, dynamic)  # enough answers now? (team/overlap.py)
                 following = None if rules is None else self._acquire(conn, annotator_id, rules)
                 return annotation, following
         except sa.exc.IntegrityError:
@@ -325,13 +373,14 @@ class Store:
         if rules is None:
             return annotation, None
         return annotation, self.next_item(
-            annotator_id, rules.overlap, lease_seconds=rules.lease_seconds
+            annotator_id, rules.dynamic or rules.overlap, lease_seconds=rules.lease_seconds
         )
 
     def _append(
         self, conn, item_id, annotator_id, answer, status, client_key, comment, duration_ms
-    ) -> Annotation:
-        """Write the annotator's next version of their answer to the item."""
+    ) -> tuple[Annotation, Any]:
+        """Write the annotator's next version of their answer to the item; returns it and
+        the item's state before it (version: their latest before, None for a first answer)."""
         state = conn.execute(
             _SUBMIT_STATE, {"item_id": item_id, "annotator_id": annotator_id}
         ).first()
@@ -343,9 +392,10 @@ class Store:
         new_id = conn.execute(_INSERT_ANNOTATION, values | {"client_key": client_key}).scalar_one()
         if status == "submitted" and state.submitted == 0:  # a new annotator for this item
             conn.execute(_COUNT_ANSWER, {"item_id": item_id})
-        return Annotation(
+        annotation = Annotation(
             new_id, item_id, annotator_id, version, status, answer, client_key, created=True
         )
+        return annotation, state
 
     @staticmethod
     def _by_client_key(conn: sa.Connection, client_key: str):
@@ -528,8 +578,27 @@ _ITEM_COLUMNS = (
 )
 
 
-def _rules(overlap: int, lease_seconds: float | None) -> assignment.Rules:
-    return assignment.Rules(overlap, lease_seconds or assignment.DEFAULT_LEASE_SECONDS)
+def _rules(overlap: int | DynamicOverlap, lease_seconds: float | None) -> assignment.Rules:
+    return assignment.Rules.of(overlap, lease_seconds or assignment.DEFAULT_LEASE_SECONDS)
+
+
+# The annotator's standing, read in the submit transaction. On PostgreSQL the row lock makes a
+# suspension wait for an answer already being written, or the answer see the suspension.
+_STANDING = (
+    sa.select(annotators.c.name, annotators.c.status)
+    .where(annotators.c.id == sa.bindparam("annotator_id"))
+    .with_for_update(key_share=True)
+)
+
+
+def _ensure_active(conn: sa.Connection, annotator_id: int) -> None:
+    """Refuse the answer of a suspended (or unknown) annotator, inside the transaction that
+    would write it: a suspension committed first always wins over a session's earlier check."""
+    row = conn.execute(_STANDING, {"annotator_id": annotator_id}).first()
+    if row is None:
+        raise StoreError(f"unknown annotator id {annotator_id}")
+    if row.status != "active":
+        raise AccessDenied("suspended", suspended_message(row.name), row.name)
 
 
 def _submit_state_query():
@@ -545,9 +614,9 @@ def _submit_state_query():
         .where(mine, annotations.c.status == "submitted")
         .scalar_subquery()
     )
-    return sa.select(items.c.id, version.label("version"), submitted.label("submitted")).where(
-        items.c.id == sa.bindparam("item_id")
-    )
+    return sa.select(
+        items.c.id, items.c.gold, version.label("version"), submitted.label("submitted")
+    ).where(items.c.id == sa.bindparam("item_id"))
 
 
 _SUBMIT_STATE = _submit_state_query()

@@ -12,7 +12,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 5  # bump with a step in migrations.py
+SCHEMA_VERSION = 6  # bump with a step in migrations.py
 
 
 class JSONText(TypeDecorator):
@@ -239,6 +239,20 @@ resolutions = sa.Table(
     sa.Column("comment", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
     sa.Index("ix_resolutions_item", "item_id"),
+)
+
+# Dynamic overlap (team/overlap.py): when an item settles with a strict majority on the deciding
+# question, whether each voter was in it. An annotator's recent rows make their accuracy.
+majority_agreements = sa.Table(
+    "majority_agreements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), nullable=False),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("agreed", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.UniqueConstraint("item_id", "annotator_id", name="uq_majority_agreement"),
+    sa.Index("ix_majority_agreements_annotator", "annotator_id", "id"),
 )
 
 # ---------------------------------------------------------------------------- Label Studio sync

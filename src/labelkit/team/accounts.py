@@ -13,6 +13,7 @@ their answers.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import hmac
 import re
@@ -26,6 +27,10 @@ from labelkit.errors import LabelkitError
 from labelkit.store.tables import annotations, annotators
 
 ROLES = ("annotator", "reviewer", "admin")
+STATUSES = ("active", "retry", "suspended")
+# "retry": sent back to an exam by the gold accuracy rules (labelkit.gold): may open the app
+# and take exams, gets no work (assignment serves only "active" annotators).
+OPEN_STATUSES = ("active", "retry")
 MAX_LEVEL = 100
 MAX_NAME_CHARS = 100
 DEFAULT_LINK_HOST = "127.0.0.1"
@@ -46,8 +51,9 @@ class AccountError(LabelkitError):
 class AccessDenied(LabelkitError):
     """Nobody may label through this page. `reason` is no_token, bad_token or suspended."""
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, reason: str, message: str, name: str | None = None):
         self.reason = reason
+        self.name = name  # whose access it is, when known (the page says it in their language)
         super().__init__(message)
 
 
@@ -58,13 +64,20 @@ class Account:
     role: str
     languages: list[str] | None  # None: works in any language
     level: int
-    status: str  # active | suspended
+    status: str  # active | retry | suspended
     has_link: bool
     created_at: datetime | None = None
+    locale: str | None = None  # the app's language for them; None: the project's
+    opt_outs: list[str] | None = None  # content-warning categories they are never served
 
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def may_open(self) -> bool:
+        """Active, or sent back to a retry exam: may open the app (and take exams)."""
+        return self.status in OPEN_STATUSES
 
 
 def hash_token(token: str) -> str:
@@ -145,6 +158,7 @@ class Accounts:
         languages: list[str] | str | None = None,
         role: str = "annotator",
         level: int = 0,
+        locale: str | None = None,
     ) -> tuple[Account, str]:
         """Create an account; returns it and its token (shown this once, then only hashed)."""
         name = check_name(name)
@@ -154,6 +168,8 @@ class Accounts:
             "languages": check_languages(languages),
             "status": "active",
         }
+        if locale is not None:
+            values["locale"] = _locale(locale)
         token = new_token()
         values["token_hash"] = hash_token(token)
         try:
@@ -198,12 +214,16 @@ class Accounts:
                 sa.select(sa.func.count()).where(annotations.c.annotator_id == account.id)
             ).scalar_one()
 
-    def suspend(self, name: str) -> Account:
-        """Stop the annotator: their link shows a "suspended" page and their next action fails."""
-        return self._set(name, status="suspended")
+    def suspend(self, name: str, *, reason: str | None = None, actor: str | None = None) -> Account:
+        """Stop the annotator: their link shows a "suspended" page and their next action fails.
+        The change goes to their history with `reason` and `actor` (default: you)."""
+        reason = reason or "suspended by the project lead"
+        return self._set(name, status="suspended", reason=reason, actor=actor)
 
-    def resume(self, name: str) -> Account:
-        return self._set(name, status="active")
+    def resume(self, name: str, *, reason: str | None = None, actor: str | None = None) -> Account:
+        """Let the annotator work again (also out of "retry"); recorded in their history."""
+        reason = reason or "resumed by the project lead"
+        return self._set(name, status="active", reason=reason, actor=actor)
 
     def rotate_token(self, name: str) -> str:
         """A new link for the annotator; the old one stops working at once."""
@@ -212,26 +232,60 @@ class Accounts:
         return token
 
     def update(
-        self, name: str, *, languages=..., role: str | None = None, level: int | None = None
+        self,
+        name: str,
+        *,
+        languages=...,
+        role: str | None = None,
+        level: int | None = None,
+        locale=...,
+        opt_outs=...,
+        reason: str | None = None,
+        actor: str | None = None,
     ) -> Account:
-        """Change an annotator's languages (None: any), role or level."""
+        """Change an annotator's languages (None: any), role, level, locale (None: the
+        project's) or opt-outs (content-warning categories they are never served). A level
+        change goes to their history with `reason` and `actor` (default: you)."""
         values = {}
+        if locale is not ...:
+            values["locale"] = _locale(locale)
+        if opt_outs is not ...:
+            from labelkit.wellbeing import WellbeingError, check_categories
+
+            try:
+                values["opt_outs"] = check_categories(opt_outs) or None
+            except WellbeingError as exc:
+                raise AccountError(str(exc)) from None
         if languages is not ...:
             values["languages"] = check_languages(languages)
         if role is not None:
             values["role"] = check_role(role)
         if level is not None:
             values["level"] = check_level(level)
-        return self._set(name, **values) if values else self.get(name)
+            reason = reason or f"level set to {level} by the project lead"
+        if not values:
+            return self.get(name)
+        return self._set(name, reason=reason, actor=actor, **values)
 
-    def _set(self, name: str, **values) -> Account:
+    def _set(self, name: str, *, reason: str | None = None, actor: str | None = None, **values):
+        """Update the annotator's row; a level or status change is recorded in their history
+        (labelkit.gold.history), in the same transaction."""
+        from labelkit.gold import history
+
         name = str(name).strip()  # not check_name: older names (e.g. from Label Studio) vary
+        standing = {key: values.pop(key) for key in ("level", "status") if key in values}
         with self.store.writing() as conn:
-            changed = conn.execute(
-                annotators.update().where(annotators.c.name == name).values(**values)
-            ).rowcount
-        if not changed:
-            raise AccountError(f"unknown annotator {name!r} (see `labelkit annotators list`)")
+            found = conn.execute(sa.select(annotators.c.id).where(annotators.c.name == name))
+            annotator_id = found.scalar()
+            if annotator_id is None:
+                raise AccountError(f"unknown annotator {name!r} (see `labelkit annotators list`)")
+            if values:
+                mine = annotators.c.id == annotator_id
+                conn.execute(annotators.update().where(mine).values(**values))
+            if standing:
+                reason = reason or "changed by the project lead"
+                actor = actor or getpass.getuser()
+                history.change(conn, annotator_id, reason, actor=actor, **standing)
         return self.get(name)
 
     # ------------------------------------------------------------------ access
@@ -256,18 +310,19 @@ class Accounts:
         if row is None or not hmac.compare_digest(row.token_hash, digest):
             raise AccessDenied("bad_token", BAD_TOKEN_MESSAGE)
         account = _account(row)
-        if not account.active:
-            raise AccessDenied("suspended", suspended_message(account.name))
+        if not account.may_open:
+            raise AccessDenied("suspended", suspended_message(account.name), account.name)
         return account
 
     def ensure_active(self, annotator_id: int, link_hash: str | None = None) -> None:
-        """Raise AccessDenied unless the annotator is active and, for a page opened through a
-        link (`link_hash`), that link is still theirs (one primary-key read)."""
+        """Raise AccessDenied unless the annotator may open the app (active, or in "retry":
+        they get no work but may take exams) and, for a page opened through a link
+        (`link_hash`), that link is still theirs (one primary-key read)."""
         with self.store.reading() as conn:
             row = conn.execute(_STANDING, {"id": annotator_id}).first()
-        if row is None or row.status != "active":
+        if row is None or row.status not in OPEN_STATUSES:
             name = row.name if row is not None else f"#{annotator_id}"
-            raise AccessDenied("suspended", suspended_message(name))
+            raise AccessDenied("suspended", suspended_message(name), name)
         if link_hash is not None and not hmac.compare_digest(row.token_hash or "", link_hash):
             raise AccessDenied("bad_token", REPLACED_LINK_MESSAGE)
 
@@ -303,6 +358,8 @@ _COLUMNS = (
     annotators.c.status,
     annotators.c.token_hash,
     annotators.c.created_at,
+    annotators.c.locale,
+    annotators.c.opt_outs,
 )
 
 # Built once: asked on every labeling action.
@@ -321,4 +378,15 @@ def _account(row) -> Account:
         status=row.status,
         has_link=row.token_hash is not None,
         created_at=row.created_at,
+        locale=row.locale,
+        opt_outs=row.opt_outs,
     )
+
+
+def _locale(value) -> str | None:
+    from labelkit.i18n import check_locale
+
+    try:
+        return check_locale(value)
+    except LabelkitError as exc:
+        raise AccountError(str(exc)) from None

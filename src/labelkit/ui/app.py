@@ -10,24 +10,19 @@ Who is labeling is decided here, in the kernel, never by the page:
 
 from __future__ import annotations
 
-import getpass
 import html
 import os
 from collections.abc import Mapping
 from urllib.parse import parse_qs
 
+from labelkit.i18n import DEFAULT_LOCALE, check_locale, locale_for, translate
 from labelkit.team.accounts import AccessDenied, Accounts, hash_token
 
 PROJECT_VARIABLE = "LABELKIT_PROJECT"
 ANNOTATOR_VARIABLE = "LABELKIT_ANNOTATOR"
 HOST_VARIABLE = "LABELKIT_SERVE_HOST"  # set by `labelkit serve`: the address it listens on
 
-_TITLES = {
-    "no_token": "A personal link is needed",
-    "bad_token": "This link is not valid",
-    "suspended": "Access suspended",
-    "network": "Access links are not set up",
-}
+ACCESS_REASONS = ("no_token", "bad_token", "suspended", "network")  # access.<reason>.* texts
 
 
 def annotator_app(project_path: str | None = None):
@@ -44,8 +39,9 @@ def annotator_app(project_path: str | None = None):
     try:
         annotator, link_hash = resolve_annotator(project, os.environ)
     except AccessDenied as denied:
+        locale = _page_locale(project, denied)
         project.close()
-        return access_page(denied)
+        return access_page(denied, locale)
     widget = project.label(annotator=annotator)
     widget.session.link_hash = link_hash  # a rotated or revoked link ends the next action
     return widget
@@ -78,21 +74,36 @@ def resolve_annotator(project, environ: Mapping[str, str]) -> tuple[str, str | N
                 "accounts yet. The project lead must add them (labelkit annotators add) and "
                 "send each annotator their personal link.",
             )
-    name = environ.get(ANNOTATOR_VARIABLE) or getpass.getuser()
+    name = environ.get(ANNOTATOR_VARIABLE) or project.local_user()
     accounts.ensure_active(project.store.annotator_id(name))
     return name, None
 
 
-def access_page(denied: AccessDenied):
+def _page_locale(project, denied: AccessDenied) -> str:
+    """The access page's language: the annotator's when known (suspended), else the project's."""
+    try:
+        if denied.name:
+            return locale_for(project, denied.name)
+        return check_locale(project.settings.get("locale")) or DEFAULT_LOCALE
+    except Exception:  # the page must show whatever the settings say
+        return DEFAULT_LOCALE
+
+
+def access_page(denied: AccessDenied, locale: str = DEFAULT_LOCALE):
     """What a visitor who may not label sees instead of the widget (plain HTML, no widget)."""
     from IPython.display import HTML
 
-    title = _TITLES.get(denied.reason, "No access")
+    reason = denied.reason if denied.reason in ACCESS_REASONS else None
+    title = translate(locale, f"access.{reason}.title" if reason else "access.other.title")
+    text = str(denied)
+    if reason:
+        text = translate(locale, f"access.{reason}.text", name=denied.name or "")
     return HTML(
         f'<div class="lk-access-denied" role="alert" data-reason="{html.escape(denied.reason)}"'
+        f' lang="{html.escape(locale)}"'
         ' style="max-width:40em;margin:3em auto;font:16px/1.5 system-ui,sans-serif">'
         f'<h2 class="lk-access-title">{html.escape(title)}</h2>'
-        f'<p class="lk-access-text">{html.escape(str(denied))}</p></div>'
+        f'<p class="lk-access-text">{html.escape(text)}</p></div>'
     )
 
 

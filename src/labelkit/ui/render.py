@@ -150,5 +150,6 @@ def item_payload(
         "answer": answer,
         "suggested": suggested,
         "sensitive": bool(item.sensitive),
+        "warnings": [str(w) for w in item.warnings or ()],  # content-warning categories
         "editing": editing,
     }
