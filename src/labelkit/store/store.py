@@ -505,27 +505,27 @@ class Store:
             if unfinished:
                 figures = self.counts(overlap)
                 return figures["items"] - figures["complete"]
-            # Gold items are few and never "remain": count them apart, keeping the counts
-            # below on the queue index alone.
+            # Gold items are few and never "remain": count them apart, through the small gold
+            # table (`id IN (...)`: a primary-key lookup per gold item; a join let SQLite walk
+            # the queue index instead), so the counts below stay on the queue index alone.
             count = sa.select(sa.func.count()).select_from(items)
-            gold_count = (  # through the small gold table: no index on items.gold needed
-                sa.select(sa.func.count())
-                .select_from(gold)
-                .join(items, items.c.id == gold.c.item_id)
-            )
+            n_gold = conn.execute(sa.select(sa.func.count()).select_from(gold)).scalar_one()
+            gold_count = count.where(items.c.id.in_(sa.select(gold.c.item_id)))
             cached = self.__dict__.get("_item_total")  # (key, total, last remaining)
             if cached is None or cached[0] != key:
                 cached = (key, conn.execute(count).scalar_one(), None)
             total, last = cached[1], cached[2]
             if last is not None and last < total / 2:
                 left = conn.execute(count.where(items.c.answer_count < overlap)).scalar_one()
-                gold_left = gold_count.where(items.c.answer_count < overlap)
-                left -= conn.execute(gold_left).scalar_one()
+                if n_gold:
+                    gold_left = gold_count.where(items.c.answer_count < overlap)
+                    left -= conn.execute(gold_left).scalar_one()
             else:
                 complete = conn.execute(count.where(items.c.answer_count >= overlap))
-                left = total - complete.scalar_one() - conn.execute(gold_count).scalar_one()
-                gold_complete = gold_count.where(items.c.answer_count >= overlap)
-                left += conn.execute(gold_complete).scalar_one()
+                left = total - complete.scalar_one() - n_gold
+                if n_gold:
+                    gold_complete = gold_count.where(items.c.answer_count >= overlap)
+                    left += conn.execute(gold_complete).scalar_one()
         self._item_total = (key, total, left)
         return left
 
