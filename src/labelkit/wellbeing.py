@@ -81,7 +81,10 @@ class Limits(BaseModel):
         None. Called by team/assignment.py inside the leasing transaction."""
         if not self.active:
             return None
-        seen = exposure_counts(conn, annotator_id, now, streak=self.streak_break)
+        return self.reached(exposure_counts(conn, annotator_id, now, streak=self.streak_break))
+
+    def reached(self, seen: dict) -> str | None:
+        """The limit that counts `seen` (from exposure_counts) reach, or None."""
         if self.sensitive_per_hour is not None and seen["hour"] >= self.sensitive_per_hour:
             return "hour"
         if self.sensitive_per_day is not None and seen["day"] >= self.sensitive_per_day:
@@ -279,7 +282,7 @@ def exposure(project, now: float | None = None) -> list[Exposure]:
                     sensitive_day=seen["day"],
                     sensitive_week=seen["week"],
                     opt_outs=list(person.opt_outs or []),
-                    limited=limits.blocked(conn, person.id, now),
+                    limited=limits.reached(seen),
                 )
             )
     return result

@@ -100,8 +100,9 @@ class PageWatch:
         dialog.dismiss()
 
 
-@pytest.fixture
-def page(browser):
+def offline_page(browser):
+    """A watched page in a browser context of its own (its own cookies: another person) that
+    reaches nothing but the local servers. Close it with `page.context.close()`."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.route(
         "**/*",
@@ -113,8 +114,14 @@ def page(browser):
     )
     page = context.new_page()
     page.watch = PageWatch(page)
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    page = offline_page(browser)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from labelkit import Project
 from labelkit.gold import exams as gold_exams
 
-from .conftest import LABELKIT, PageWatch, free_port, screenshot
+from .conftest import LABELKIT, free_port, offline_page, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -98,17 +98,7 @@ def test_a_new_annotator_passes_the_exam_before_getting_work(browser, tmp_path, 
     port = free_port()
     link = add(path, "ana", port)
     serve_app(path, port=port)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(("http://127.0.0.1", "blob:", "data:"))
-            else route.abort()
-        ),
-    )
-    page = context.new_page()
-    page.watch = PageWatch(page)
+    page = offline_page(browser)
     page.goto(link)
     keys = page.keyboard
     try:
@@ -233,7 +223,7 @@ def test_a_new_annotator_passes_the_exam_before_getting_work(browser, tmp_path, 
         assert shown_text(page) == "work number 1"
         assert page.watch.console_errors == [] and page.watch.dialogs == []
     finally:
-        context.close()
+        page.context.close()
 
     with Project.open(path) as project:
         account = project.annotators.get("ana")

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from labelkit import Project
 from labelkit.project import DB_URL_VARIABLE
 
-from .conftest import LABELKIT, PageWatch, free_port, screenshot
+from .conftest import LABELKIT, free_port, offline_page, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -30,17 +30,7 @@ LABELS = {"alice": ("1", "billing"), "bob": ("2", "technical issue")}  # the dig
 
 def open_page(browser, url: str):
     """A page in a browser context of its own (its own cookies: another person)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(("http://127.0.0.1", "blob:", "data:"))
-            else route.abort()
-        ),
-    )
-    page = context.new_page()
-    page.watch = PageWatch(page)
+    page = offline_page(browser)
     page.goto(url)
     return page
 

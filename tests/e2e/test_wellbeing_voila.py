@@ -19,7 +19,7 @@ from labelkit import Project
 from labelkit.pay import configure_pay, daily_goal
 from labelkit.wellbeing import configure_wellbeing
 
-from .conftest import LABELKIT, free_port, screenshot
+from .conftest import LABELKIT, free_port, offline_page, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -70,16 +70,7 @@ def test_a_french_annotators_day_and_break(browser, tmp_path, serve_app):
     port = free_port()
     link = add(path, "ana", port, "--locale", "fr")
     serve_app(path, port=port)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(("http://127.0.0.1", "blob:", "data:"))
-            else route.abort()
-        ),
-    )
-    page = context.new_page()
+    page = offline_page(browser)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(link)
@@ -132,7 +123,7 @@ def test_a_french_annotators_day_and_break(browser, tmp_path, serve_app):
         expect(page.locator(".lk-today-count")).to_have_text("Aujourd’hui 5 / 4", timeout=20_000)
         assert errors == []
     finally:
-        context.close()
+        page.context.close()
 
     with Project.open(path) as project:
         table = project.annotations()
