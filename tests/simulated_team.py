@@ -15,6 +15,7 @@ from labelkit import Project
 from labelkit.pay import configure_pay
 from labelkit.quality.simulate import simulate_crowd
 from labelkit.store.tables import annotations, gold_scores, items
+from labelkit.wellbeing import record_exposures
 
 PER_ANSWER = 0.1  # EUR a paid answer
 
@@ -99,4 +100,7 @@ def simulated_team(path, db_url=None, *, n_items=30, n_workers=6, overlap=4, see
             team.gold.setdefault(names[annotator_id], []).append(score)
         team.sensitive = set(keys[:5])
         conn.execute(items.update().where(items.c.key.in_(team.sensitive)).values(sensitive=True))
+        flagged = sa.select(items.c.id).where(items.c.key.in_(team.sensitive))
+        for item_id in conn.execute(flagged).scalars().all():  # as a flag from an answer does
+            record_exposures(conn, item_id)
     return team

@@ -25,6 +25,7 @@ from labelkit.dashboard.app import (
     admin_check,
     dashboard_app,
     drilldown_html,
+    leaderboard_html,
     refresh_interval,
 )
 from labelkit.dashboard.figures import project_figures
@@ -106,10 +107,10 @@ def test_progress_and_per_annotator_figures_equal_the_crowd(team):
         assert person["earned_week"] == pytest.approx(
             PER_ANSWER * sum(moment >= week_start for moment in first.values()), abs=1e-6
         )
-        # Sensitive items seen in the last hour, 24 hours, 7 days (labelkit.wellbeing's windows).
+        # Sensitive items first seen in the last hour, 24 hours, 7 days (labelkit.wellbeing).
         sensitive = [times for key, times in answered(team, name).items() if key in team.sensitive]
         hour_ago = now - timedelta(hours=1)
-        assert person["sensitive_hour"] == sum(max(times) > hour_ago for times in sensitive)
+        assert person["sensitive_hour"] == sum(min(times) > hour_ago for times in sensitive)
         assert person["sensitive_day"] == person["sensitive_week"] == len(sensitive)
         assert (person["opt_outs"], person["exposure_limit"]) == ([], None)
     assert sum(p["sensitive_week"] for p in people.values()) > 0
@@ -233,6 +234,9 @@ def test_empty_project_has_figures_too(tmp_path):
         assert (
             figures["leaderboard"]["models"] == [] and "models" in figures["leaderboard"]["error"]
         )
+        # The dashboard says what to add in the reader's language; the figures stay English.
+        assert "aucune comparaison ne nomme ses modèles" in leaderboard_html(figures, "fr")
+        assert "no comparison names its models" in leaderboard_html(figures)
         assert figures["agreement"]["preference"]["value"] is None
         for draw in (plots.throughput_plot, plots.annotator_plot, plots.agreement_plot):
             assert draw(figures) is None

@@ -149,3 +149,40 @@ def test_v4_store_gets_the_quality_path_on_open(tmp_path, db_url):
         project.annotators.suspend("ana", reason="after the upgrade")
         assert project.annotator_history("ana")[0]["reason"] == "after the upgrade"
         assert project.store.gold_of(project.item("i2").id)["exam"] == "basics"
+
+
+def test_v6_store_gets_exposures_and_history_in_any_language_on_open(tmp_path, db_url):
+    """v7: the exposures to sensitive items are filled from the answers given so far (at the
+    first action on each item), history reasons can be Messages, the recent-answers index."""
+    import pandas as pd
+
+    from labelkit.gold import history
+    from labelkit.i18n import Message
+    from labelkit.wellbeing import configure_wellbeing, exposure
+
+    folder = tmp_path / "p"
+    with Project.create(folder, "classification", db_url=db_url) as project:
+        rows = [{"id": f"i{i}", "text": f"item {i}", "sensitive": i < 2} for i in range(3)]
+        project.import_items(pd.DataFrame(rows), id_column="id", progress=False)
+        for key in ("i0", "i1", "i2"):
+            project.submit(key, {"label": "other"}, annotator="ana")
+        project.submit("i0", {"label": "billing"}, annotator="ana")  # an edit: still one
+    url = db_url or sqlite_url(folder)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # back to the v6 layout
+        conn.exec_driver_sql("DROP TABLE exposures")
+        conn.exec_driver_sql("DROP INDEX ix_annotations_annotator_created")
+        conn.exec_driver_sql("ALTER TABLE annotator_events DROP COLUMN reason_message")
+        conn.exec_driver_sql("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+    engine.dispose()
+
+    with Project.open(folder, db_url=db_url) as project:
+        assert project.store.upgraded_from == 6
+        seen = {e.annotator: e for e in exposure(project)}["ana"]
+        assert (seen.sensitive_hour, seen.sensitive_day, seen.sensitive_week) == (2, 2, 2)
+        configure_wellbeing(project, sensitive_per_day=2)
+        assert {e.annotator: e for e in exposure(project)}["ana"].limited == "day"
+        with project.store.writing() as conn:
+            reason = Message.of("history.reason.lead_changed")
+            history.record(conn, project.store.annotator_id("ana"), "warning", reason)
+        assert project.annotator_history("ana")[0]["reason"] == "changed by the project lead"

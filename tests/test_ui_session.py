@@ -212,7 +212,7 @@ def test_images_travel_as_bytes(tmp_path):
     Browser(widget).act(
         "submit", answer={"matches_prompt": "yes", "has_artifacts": "no", "safe": "yes"}
     )
-    assert widget.item["fields"]["image"] == {"missing": "image file not found"}
+    assert widget.item["fields"]["image"] == {"missing": "not_found"}
     project.close()
 
 

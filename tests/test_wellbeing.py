@@ -1,8 +1,8 @@
 """Wellbeing: opted-out categories are never served, exposure limits hold, moderation answers
 flag items, the lead sees everyone's exposure. On SQLite and on a real PostgreSQL server.
 
-Time moves on by moving the answers back (their created_at, written by the database): the
-windows are wall-clock windows on that column (see labelkit.wellbeing).
+Time moves on by moving the answers and exposures back (their created_at, written by the
+database): the windows are wall-clock windows on exposures.created_at (see labelkit.wellbeing).
 """
 
 from datetime import timedelta
@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from labelkit import Project
 from labelkit.cli import cli
 from labelkit.errors import ProjectError
-from labelkit.store.tables import annotations
+from labelkit.store.tables import annotations, exposures
 from labelkit.wellbeing import (
     configure_wellbeing,
     exposure,
@@ -53,9 +53,20 @@ def label_all(project, name, answer=ANSWER) -> list:
 
 
 def move_back(project, name, delta: timedelta) -> None:
-    """Make `name`'s answers older by `delta`, as if that much time had passed."""
+    """Make `name`'s answers and exposures older by `delta`, as if that much time had passed."""
     annotator_id = project.store.annotator_id(name)
     with project.store.writing() as conn:
+        for exposed in conn.execute(
+            sa.select(exposures).where(exposures.c.annotator_id == annotator_id)
+        ).all():
+            conn.execute(
+                exposures.update()
+                .where(
+                    exposures.c.annotator_id == annotator_id,
+                    exposures.c.item_id == exposed.item_id,
+                )
+                .values(created_at=exposed.created_at - delta)
+            )
         rows = conn.execute(
             sa.select(annotations.c.id, annotations.c.created_at).where(
                 annotations.c.annotator_id == annotator_id
@@ -204,3 +215,15 @@ def test_reports_and_moderation_answers_mark_items_sensitive(tmp_path, db_url):
         set_opt_outs(project, "cy", ["violence"])
         fine |= {"action": "allow"}
         assert [i.key for i in label_all(project, "cy", fine)] == ["i00", "i02"]
+
+
+def test_an_item_flagged_later_counts_for_whoever_saw_it_and_each_person_once(tmp_path, db_url):
+    with make_project(tmp_path, db_url, [None, None], overlap=3) as project:
+        item = project.item("i00")
+        project.submit(item, ANSWER, annotator="ana")
+        project.submit(item, None, annotator="bo", status="reported", comment="graphic")
+        assert flag_from_answer(project, item.id, "reported", None) == ["reported"]
+        project.submit(item, {"label": "other"}, annotator="ana")  # an edit: still one item
+        project.submit(item, ANSWER, annotator="cy")  # shown it after the flag
+        seen = {e.annotator: e.sensitive_day for e in exposure(project)}
+        assert seen == {"ana": 1, "bo": 1, "cy": 1}

@@ -434,7 +434,12 @@ function imageView(field, value, view) {
   const broken = (why) =>
     frame.replaceChildren(h("div", { class: "lk-placeholder" }, why || view.t("image.broken")));
   if (typeof value.missing === "string") {
-    broken(view.t("image.missing", { why: value.missing }));
+    // A code from the kernel (ui/render.py), said in the annotator's language.
+    const why =
+      value.missing === "too_large"
+        ? view.t("image.too_large", { mb: value.mb })
+        : view.t("image.not_found");
+    broken(view.t("image.missing", { why }));
     return frame;
   }
   let src = null;
@@ -1367,6 +1372,7 @@ function createView(model, el) {
     "data-lm-suppress-shortcuts": "true",
     role: "region",
     "aria-label": t("root.label"),
+    lang: model.get("locale") || "en", // the app's own words; screen readers pronounce them so
   });
   const titleEl = h("div", { class: "lk-title", role: "heading", "aria-level": "2" });
   const annotatorEl = h("span", { class: "lk-annotator" });
@@ -2389,8 +2395,10 @@ function createView(model, el) {
     const pair = S.task.compare;
     const compare =
       Array.isArray(pair) && pair.length === 2 && pair.every((n) => fields.some((f) => f.name === n)) ? pair : null;
+    // The dataset's text is in the item's language (when the import said it), not the app's.
+    const lang = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(item.language || "") ? item.language : "";
     const fieldEl = (f, extraClass, head) => {
-      const bodyEl = h("div", { class: ["lk-field-body", extraClass && `${extraClass}-body`] });
+      const bodyEl = h("div", { class: ["lk-field-body", extraClass && `${extraClass}-body`], lang });
       fillField(bodyEl, f, values[f.name], view);
       S.fieldBodies.set(f.name, bodyEl);
       return h(

@@ -6,23 +6,38 @@
 // Every string from the kernel is data: set with textContent, except the field "html" of
 // markdown fields, which the kernel sanitized (render.py).
 //
-// Small helpers (h, button, append, newClientKey, the field rendering) are copied from
-// label.js, which another module owns: keep them in step by hand.
+// Every word of the app's own comes from the `strings` trait (src/labelkit/ui/locales/*.json,
+// the reviewer's language, chosen by the kernel): t("key", {vars}) with a literal key, as in
+// label.js; a test checks that every key used here exists in the catalogues.
+//
+// Small helpers (h, button, append, newClientKey, translator, textNodes, the field rendering)
+// are copied from label.js, which another module owns: keep them in step by hand.
 
 const NO_ACK_MS = 30_000;
 const NOTICE_MS = 2_500;
 const CHAT_ROLES = new Set(["system", "user", "assistant", "tool"]);
+// Catalogue keys of the kernel's codes (literal, so the key test sees them).
 const MODE_TEXT = {
-  sampled: ["Sampled", "a random sample of the answers nobody reviewed yet"],
-  low_agreement: ["Low agreement first", "answers of the items annotators agree on least"],
-  annotator: ["One annotator", "every unreviewed answer of the annotator you choose"],
+  sampled: ["review.mode.sampled", "review.mode.sampled_help"],
+  low_agreement: ["review.mode.low_agreement", "review.mode.low_agreement_help"],
+  annotator: ["review.mode.annotator", "review.mode.annotator_help"],
 };
+const ROLE_TEXT = { annotator: "review.role.annotator", reviewer: "review.role.reviewer", admin: "review.role.admin" };
+const STATUS_TEXT = {
+  submitted: "review.status.submitted",
+  skipped: "review.status.skipped",
+  escalated: "review.status.escalated",
+  reported: "review.status.reported",
+};
+const VERDICT_TEXT = { accepted: "review.verdict.accepted", rejected: "review.verdict.rejected" };
+// The key map: [section title, [[key (or a key-name key), what it does], ...]].
 const KEYS = [
-  ["Answers", [["a", "accept (Enter confirms, a comment is optional)"], ["r", "reject: say why, Enter confirms"], ["s", "skip to the next answer"], ["Esc", "cancel the verdict"]]],
-  ["Escalations", [["1–9", "start from annotator N's answer"], ["Tab", "move between the answer's controls"], ["Enter", "resolve with the answer (Ctrl+Enter in a text box)"], ["s", "skip to the next item"]]],
-  ["Anywhere", [["m", "back to the queues"], ["e", "the escalation queue"], ["?", "show / hide this key map"]]],
-  ["Queues", [["1", "sampled"], ["2", "low agreement first"], ["3", "one annotator (choose, then Enter)"]]],
+  ["review.keys.answers", [["a", "review.keys.accept"], ["r", "review.keys.reject"], ["s", "review.keys.skip_answer"], ["review.key.esc", "review.keys.cancel"]]],
+  ["review.keys.escalations", [["1–9", "review.keys.copy_answer"], ["review.key.tab", "review.keys.tab"], ["review.key.enter", "review.keys.resolve"], ["s", "review.keys.skip_item"]]],
+  ["review.keys.anywhere", [["m", "review.keys.menu"], ["e", "review.keys.escalation_queue"], ["?", "review.keys.help"]]],
+  ["review.keys.queues", [["1", "review.keys.sampled"], ["2", "review.keys.low_agreement"], ["3", "review.keys.annotator"]]],
 ];
+const SPANS_EXAMPLE = '[{"start": 0, "end": 4, "label": "…"}]';
 
 // ------------------------------------------------------------------------------ DOM helpers
 
@@ -61,6 +76,25 @@ function button(attrs, ...children) {
 
 const kbd = (text) => h("kbd", { class: "lk-kbd" }, text);
 
+// ------------------------------------------------------------------------------ the app's text
+
+/** A translator over a strings getter: "{name}" placeholders are filled from `vars`. */
+function translator(getStrings) {
+  return (key, vars) => {
+    const strings = getStrings();
+    const text = strings && typeof strings[key] === "string" ? strings[key] : key;
+    return vars ? text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m)) : text;
+  };
+}
+
+/** The string as nodes, placeholders replaced by `vars` (nodes stay nodes: <kbd>m</kbd>). */
+function textNodes(text, vars = {}) {
+  return text.split(/(\{\w+\})/).map((part) => {
+    const m = /^\{(\w+)\}$/.exec(part);
+    return m && m[1] in vars ? vars[m[1]] : part;
+  });
+}
+
 function newClientKey() {
   // randomUUID needs a secure context; a team server on plain http over the LAN is not one.
   const b = crypto.getRandomValues(new Uint8Array(16));
@@ -72,10 +106,10 @@ const isTyping = (t) =>
 
 // ------------------------------------------------------------------------------ fields
 
-function fieldView(field, value, urls) {
+function fieldView(field, value, urls, t) {
   const body = h("div", { class: "lk-field-body" });
   if (value == null || typeof value !== "object") {
-    body.append(h("div", { class: "lk-placeholder" }, "(no value)"));
+    body.append(h("div", { class: "lk-placeholder" }, t("field.no_value")));
   } else if (field.type === "markdown") {
     const md = h("div", { class: "lk-md" });
     md.innerHTML = typeof value.html === "string" ? value.html : ""; // sanitized by the kernel
@@ -93,6 +127,10 @@ function fieldView(field, value, urls) {
         })
       )
     );
+  } else if (field.type === "image" && typeof value.missing === "string") {
+    // A code from the kernel (ui/render.py), said in the reviewer's language.
+    const why = value.missing === "too_large" ? t("image.too_large", { mb: value.mb }) : t("image.not_found");
+    body.append(h("div", { class: "lk-placeholder" }, t("image.missing", { why })));
   } else if (field.type === "image") {
     let src = null;
     if (value.bytes instanceof DataView || value.bytes instanceof ArrayBuffer) {
@@ -107,7 +145,7 @@ function fieldView(field, value, urls) {
       img.src = src;
       body.append(img);
     } else {
-      body.append(h("div", { class: "lk-placeholder" }, `image could not be displayed${value.missing ? `: ${value.missing}` : ""}`));
+      body.append(h("div", { class: "lk-placeholder" }, t("image.broken")));
     }
   } else {
     body.append(h("div", { class: "lk-text lk-field-text" }, String(value.text ?? "")));
@@ -122,15 +160,15 @@ function questionsOf(task) {
 }
 
 /** An answer value as text a person reads (labels, lists, preference, spans). */
-function valueText(q, v, fields) {
+function valueText(q, v, fields, t) {
   if (v == null) return "—";
   if (q.type === "preference" && typeof v === "object") {
     const i = (q.options || []).indexOf(v.choice);
-    const choice = v.choice === "tie" ? "tie" : i >= 0 ? `${q.option_labels?.[i] ?? ""} (${v.choice})` : String(v.choice);
+    const choice = v.choice === "tie" ? t("review.tie") : i >= 0 ? `${q.option_labels?.[i] ?? ""} (${v.choice})` : String(v.choice);
     return v.strength ? `${choice}, ${v.strength}` : choice;
   }
   if (q.type === "spans" && Array.isArray(v)) {
-    if (!v.length) return "no span";
+    if (!v.length) return t("review.no_span");
     const text = fields?.[q.field]?.text ?? "";
     return v
       .map((s) => {
@@ -139,15 +177,15 @@ function valueText(q, v, fields) {
       })
       .join("; ");
   }
-  if (Array.isArray(v)) return v.length ? v.map(String).join(q.type === "ranking" ? " > " : ", ") : "none";
+  if (Array.isArray(v)) return v.length ? v.map(String).join(q.type === "ranking" ? " > " : ", ") : t("review.none");
   return String(v);
 }
 
-function answerTable(task, answer, fields) {
+function answerTable(task, answer, fields, t) {
   const rows = questionsOf(task)
     .filter((q) => answer && answer[q.name] !== undefined)
-    .map((q) => h("tr", {}, h("th", { scope: "row" }, q.label || q.name), h("td", { class: "lk-answer-value", "data-question": q.name }, valueText(q, answer[q.name], fields))));
-  if (!rows.length) return h("div", { class: "lk-placeholder" }, "(no answer)");
+    .map((q) => h("tr", {}, h("th", { scope: "row" }, q.label || q.name), h("td", { class: "lk-answer-value", "data-question": q.name }, valueText(q, answer[q.name], fields, t))));
+  if (!rows.length) return h("div", { class: "lk-placeholder" }, t("review.no_answer"));
   return h("table", { class: "lk-answer" }, h("tbody", {}, rows));
 }
 
@@ -163,7 +201,7 @@ function isAsked(q, byName, values, depth = 0) {
 }
 
 /** The final-answer editor of an escalated item: native controls (Tab, arrows, space). */
-function answerEditor(task, uid) {
+function answerEditor(task, uid, t) {
   const byName = new Map(questionsOf(task).map((q) => [q.name, q]));
   const parts = new Map(); // name -> {block, read(), write(v)}
   const el = h("div", { class: "lk-resolve-editor" });
@@ -201,11 +239,11 @@ function answerEditor(task, uid) {
     } else if (q.type === "preference") {
       const values = [...(q.options || [])];
       const names = values.map((o, i) => `${q.option_labels?.[i] ?? ""} (${o})`);
-      if (q.allow_tie !== false) values.push("tie"), names.push("tie");
+      if (q.allow_tie !== false) values.push("tie"), names.push(t("review.tie"));
       const choice = choices({ ...q, name: `${q.name}-choice` }, values, names, false);
       const strengths = (q.strengths || []).length ? choices({ ...q, name: `${q.name}-strength` }, q.strengths, q.strengths, false) : null;
       part = {
-        box: h("div", {}, choice.box, strengths && h("div", { class: "lk-strengths" }, "Strength: ", strengths.box)),
+        box: h("div", {}, choice.box, strengths && h("div", { class: "lk-strengths" }, t("review.strength"), " ", strengths.box)),
         read: () => {
           const c = choice.read();
           return c == null ? null : { choice: c, strength: c === "tie" || !strengths ? null : strengths.read() };
@@ -225,15 +263,15 @@ function answerEditor(task, uid) {
               "li",
               {},
               h("span", {}, String(o)),
-              h("button", { type: "button", class: "lk-move", "aria-label": `move ${o} up`, disabled: i === 0, onclick: () => ((order = move(order, i, -1)), paint()) }, "↑"),
-              h("button", { type: "button", class: "lk-move", "aria-label": `move ${o} down`, disabled: i === order.length - 1, onclick: () => ((order = move(order, i, 1)), paint()) }, "↓")
+              h("button", { type: "button", class: "lk-move", "aria-label": t("review.move_up", { option: o }), disabled: i === 0, onclick: () => ((order = move(order, i, -1)), paint()) }, "↑"),
+              h("button", { type: "button", class: "lk-move", "aria-label": t("review.move_down", { option: o }), disabled: i === order.length - 1, onclick: () => ((order = move(order, i, 1)), paint()) }, "↓")
             )
           )
         );
       paint();
       part = { box: list, read: () => [...order], write: (v) => ((order = Array.isArray(v) ? [...v] : [...(q.options || [])]), paint()) };
     } else if (q.type === "spans") {
-      const area = h("textarea", { class: "lk-json", rows: 3, spellcheck: "false", placeholder: '[{"start": 0, "end": 4, "label": "…"}] — or press a digit to start from an answer' });
+      const area = h("textarea", { class: "lk-json", rows: 3, spellcheck: "false", placeholder: t("review.spans_placeholder", { example: SPANS_EXAMPLE }) });
       part = {
         box: area,
         read: () => {
@@ -241,7 +279,7 @@ function answerEditor(task, uid) {
           try {
             return JSON.parse(area.value);
           } catch {
-            throw new Error(`${q.label || q.name}: not valid JSON`);
+            throw new Error(t("review.error.invalid_json", { question: q.label || q.name }));
           }
         },
         write: (v) => (area.value = v == null ? "" : JSON.stringify(v)),
@@ -304,8 +342,15 @@ function createView(model, el) {
   const uid = `lkr${Math.random().toString(36).slice(2, 9)}`;
   const life = new AbortController();
   const S = { inflight: null, form: null, editor: null, keymapOpen: false, noticeTimer: 0, urls: [], localError: "" };
+  const locale = () => model.get("locale") || "en";
+  const t = translator(() => model.get("strings"));
+  const tn = (key, vars) => textNodes(t(key), vars); // a string with nodes in its placeholders
+  /** A count's string: `one` when the language says the count that way (1 in English, 0 and
+   * 1 in French: Intl.PluralRules), else `other`; both fill {n}. */
+  const tp = (n, one, other, vars) => t(new Intl.PluralRules(locale()).select(n) === "one" ? one : other, { n, ...vars });
+  const keyName = (k) => (k.startsWith("review.key.") ? t(k) : k); // "Enter" is "Entrée" in French
 
-  const root = h("div", { class: "lk-root lk-review", tabindex: "0", "data-lm-suppress-shortcuts": "true", role: "region", "aria-label": "Review" });
+  const root = h("div", { class: "lk-root lk-review", tabindex: "0", "data-lm-suppress-shortcuts": "true", role: "region" });
   const titleEl = h("div", { class: "lk-title", role: "heading", "aria-level": "2" });
   const reviewerEl = h("span", { class: "lk-reviewer" });
   const progressEl = h("div", { class: "lk-review-progress", "aria-live": "polite" });
@@ -313,7 +358,7 @@ function createView(model, el) {
   const errorEl = h("div", { class: "lk-error", role: "alert", hidden: true });
   const noticeEl = h("div", { class: "lk-notice", role: "status", hidden: true });
   const bodyEl = h("div", { class: "lk-review-body" });
-  const keymapEl = h("div", { class: "lk-keymap", hidden: true, role: "dialog", "aria-label": "Keys" });
+  const keymapEl = h("div", { class: "lk-keymap", hidden: true, role: "dialog" });
   root.append(h("div", { class: "lk-header" }, titleEl, reviewerEl, progressEl), tabsEl, errorEl, noticeEl, bodyEl, keymapEl);
   el.append(root);
 
@@ -327,7 +372,7 @@ function createView(model, el) {
     const key = newClientKey();
     const timer = setTimeout(() => {
       S.inflight = null;
-      showError("The server did not answer: check the connection, then try again.");
+      showError(t("review.error.no_reply"));
     }, NO_ACK_MS);
     S.inflight = { key, timer };
     root.classList.add("lk-busy");
@@ -340,7 +385,7 @@ function createView(model, el) {
     clearTimeout(S.inflight.timer);
     S.inflight = null;
     root.classList.remove("lk-busy");
-    if (!msg.ok) showError(msg.error || "not saved");
+    if (!msg.ok) showError(msg.error || t("review.error.not_saved"));
     else S.localError = "";
     paintError();
   }
@@ -365,14 +410,18 @@ function createView(model, el) {
 
   // ---- header
   function paintHeader() {
-    const t = task();
-    titleEl.textContent = `Review · ${t.title || ""}`;
-    reviewerEl.textContent = `Reviewer: ${t.reviewer || ""}${t.role ? ` (${t.role})` : ""}`;
+    const info = task();
+    root.lang = locale();
+    root.setAttribute("aria-label", t("review.aria"));
+    keymapEl.setAttribute("aria-label", t("review.keys.title"));
+    titleEl.textContent = t("review.title", { title: info.title || "" });
+    const role = ROLE_TEXT[info.role] ? t(ROLE_TEXT[info.role]) : info.role;
+    reviewerEl.textContent = role ? t("review.reviewer", { name: info.reviewer || "", role }) : t("review.reviewer_no_role", { name: info.reviewer || "" });
     const s = state();
     tabsEl.replaceChildren(
-      button({ class: ["lk-tab", s !== "escalations" && "lk-tab-on"], role: "tab", onclick: () => send("menu") }, "Answers ", kbd("m")),
-      button({ class: ["lk-tab", s === "escalations" && "lk-tab-on"], role: "tab", onclick: () => send("escalations") }, "Escalations ", kbd("e")),
-      button({ class: "lk-tab lk-tab-keys", onclick: () => toggleKeymap() }, "Keys ", kbd("?"))
+      button({ class: ["lk-tab", s !== "escalations" && "lk-tab-on"], role: "tab", onclick: () => send("menu") }, t("review.tab.answers"), " ", kbd("m")),
+      button({ class: ["lk-tab", s === "escalations" && "lk-tab-on"], role: "tab", onclick: () => send("escalations") }, t("review.tab.escalations"), " ", kbd("e")),
+      button({ class: "lk-tab lk-tab-keys", onclick: () => toggleKeymap() }, t("review.tab.keys"), " ", kbd("?"))
     );
   }
 
@@ -382,9 +431,12 @@ function createView(model, el) {
       progressEl.textContent = "";
       return;
     }
-    const where = p.total ? `${p.mode === "escalations" ? "item" : "answer"} ${p.position} of ${p.total}` : "";
-    const counts = p.mode === "escalations" ? `${p.resolved} resolved` : `${p.accepted} accepted · ${p.rejected} rejected`;
-    progressEl.replaceChildren(h("span", { class: "lk-stat" }, where), h("span", { class: "lk-stat lk-counts" }, `${counts} · ${p.skipped} skipped`));
+    const escalations = p.mode === "escalations";
+    const where = p.total ? t(escalations ? "review.progress.item" : "review.progress.answer", { n: p.position, total: p.total }) : "";
+    const counts = escalations
+      ? t("review.progress.resolved", { resolved: p.resolved, skipped: p.skipped })
+      : t("review.progress.counts", { accepted: p.accepted, rejected: p.rejected, skipped: p.skipped });
+    progressEl.replaceChildren(h("span", { class: "lk-stat" }, where), h("span", { class: "lk-stat lk-counts" }, counts));
   }
 
   function toggleKeymap(open = !S.keymapOpen) {
@@ -393,8 +445,8 @@ function createView(model, el) {
     if (open) {
       fill(
         keymapEl,
-        h("div", { class: "lk-keymap-title" }, "Keys"),
-        KEYS.map(([title, rows]) => h("section", {}, h("h4", {}, title), h("table", {}, h("tbody", {}, rows.map(([k, what]) => h("tr", {}, h("td", {}, kbd(k)), h("td", {}, what)))))))
+        h("div", { class: "lk-keymap-title" }, t("review.keys.title")),
+        KEYS.map(([title, rows]) => h("section", {}, h("h4", {}, t(title)), h("table", {}, h("tbody", {}, rows.map(([k, what]) => h("tr", {}, h("td", {}, kbd(keyName(k))), h("td", {}, t(what))))))))
       );
     }
   }
@@ -414,7 +466,7 @@ function createView(model, el) {
     paintError();
     const s = state();
     root.dataset.state = s;
-    if (s === "error") fill(bodyEl, h("div", { class: "lk-fatal", role: "alert" }, model.get("error") || "This page can no longer review."));
+    if (s === "error") fill(bodyEl, h("div", { class: "lk-fatal", role: "alert" }, model.get("error") || t("review.error.fatal")));
     else if (s === "choose") paintChoose();
     else if (s === "done") paintDone();
     else if (s === "reviewing" && entry()) paintAnswer(entry());
@@ -426,7 +478,7 @@ function createView(model, el) {
     const o = model.get("options") || {};
     const select = h(
       "select",
-      { class: "lk-annotator-select", "aria-label": "Annotator" },
+      { class: "lk-annotator-select", "aria-label": t("review.choose.annotator_label") },
       (o.annotators || []).map((a) => h("option", { value: a.name }, `${a.name} (${a.pending})`))
     );
     S.select = select;
@@ -438,27 +490,39 @@ function createView(model, el) {
           onclick: () => start(mode),
         },
         kbd(key),
-        h("span", { class: "lk-mode-name" }, MODE_TEXT[mode][0]),
-        h("span", { class: "lk-mode-help" }, MODE_TEXT[mode][1]),
+        h("span", { class: "lk-mode-name" }, t(MODE_TEXT[mode][0])),
+        h("span", { class: "lk-mode-help" }, t(MODE_TEXT[mode][1])),
         extra
       );
     fill(bodyEl,
-      h("p", { class: "lk-lead" }, `${o.pending ?? 0} answers await review; ${o.escalations ?? 0} escalated items are unresolved.`),
+      h(
+        "p",
+        { class: "lk-lead" },
+        t("review.choose.lead", {
+          pending: tp(o.pending ?? 0, "review.choose.pending_one", "review.choose.pending"),
+          escalations: tp(o.escalations ?? 0, "review.choose.unresolved_one", "review.choose.unresolved"),
+        })
+      ),
       h(
         "div",
         { class: "lk-modes" },
         modeButton("sampled", "1"),
         modeButton("low_agreement", "2"),
         modeButton("annotator", "3"),
-        (o.annotators || []).length ? h("label", { class: "lk-annotator-pick" }, "Annotator: ", select) : h("span", { class: "lk-placeholder" }, "(no answers to review)"),
-        button({ class: "lk-mode", "data-mode": "escalations", onclick: () => send("escalations") }, kbd("e"), h("span", { class: "lk-mode-name" }, "Escalations"), h("span", { class: "lk-mode-help" }, `${o.escalations ?? 0} unresolved, ${o.resolved ?? 0} resolved`))
+        (o.annotators || []).length ? h("label", { class: "lk-annotator-pick" }, t("review.choose.annotator"), " ", select) : h("span", { class: "lk-placeholder" }, t("review.choose.nothing")),
+        button(
+          { class: "lk-mode", "data-mode": "escalations", onclick: () => send("escalations") },
+          kbd("e"),
+          h("span", { class: "lk-mode-name" }, t("review.tab.escalations")),
+          h("span", { class: "lk-mode-help" }, t("review.choose.escalations_help", { unresolved: o.escalations ?? 0, resolved: o.resolved ?? 0 }))
+        )
       )
     );
   }
 
   function start(mode) {
     if (mode === "annotator") {
-      if (!S.select || !S.select.value) return showError("There is no annotator with answers to review.");
+      if (!S.select || !S.select.value) return showError(t("review.error.no_annotator"));
       return send("start", { mode, annotator: S.select.value });
     }
     send("start", { mode });
@@ -467,22 +531,22 @@ function createView(model, el) {
   function paintDone() {
     const escalations = (model.get("progress") || {}).mode === "escalations";
     fill(bodyEl,
-      h("div", { class: "lk-done" }, h("h3", {}, escalations ? "No escalated item left in this queue." : "Nothing left to review in this queue."), h("p", {}, "Press ", kbd("m"), " to choose another queue."))
+      h("div", { class: "lk-done" }, h("h3", {}, t(escalations ? "review.done.escalations" : "review.done.answers")), h("p", {}, tn("review.done.hint", { key: kbd("m") })))
     );
   }
 
   function fields(e) {
-    const t = task();
+    const info = task();
     return h(
       "div",
       { class: ["lk-fields", e.sensitive && "lk-sensitive"] },
-      e.sensitive && h("div", { class: "lk-warning" }, "Sensitive content"),
-      (t.fields || []).map((f) => fieldView(f, e.fields?.[f.name], S.urls))
+      e.sensitive && h("div", { class: "lk-warning" }, t("review.sensitive")),
+      (info.fields || []).map((f) => fieldView(f, e.fields?.[f.name], S.urls, t))
     );
   }
 
   function othersList(list, { numbered = false } = {}) {
-    if (!list.length) return h("div", { class: "lk-placeholder" }, "(no other answers)");
+    if (!list.length) return h("div", { class: "lk-placeholder" }, t("review.no_others"));
     return h(
       "ol",
       { class: "lk-others" },
@@ -495,10 +559,10 @@ function createView(model, el) {
             { class: "lk-other-head" },
             numbered && i < 9 ? kbd(String(i + 1)) : null,
             h("strong", { class: "lk-other-name" }, o.annotator),
-            h("span", { class: "lk-other-status" }, o.status === "submitted" ? "" : o.status),
-            o.verdict ? h("span", { class: `lk-verdict lk-verdict-${o.verdict}` }, o.verdict) : null
+            h("span", { class: "lk-other-status" }, o.status === "submitted" ? "" : STATUS_TEXT[o.status] ? t(STATUS_TEXT[o.status]) : o.status),
+            o.verdict ? h("span", { class: `lk-verdict lk-verdict-${o.verdict}` }, VERDICT_TEXT[o.verdict] ? t(VERDICT_TEXT[o.verdict]) : o.verdict) : null
           ),
-          o.status === "submitted" ? answerTable(task(), o.answer, entry()?.fields) : null,
+          o.status === "submitted" ? answerTable(task(), o.answer, entry()?.fields, t) : null,
           o.comment ? h("div", { class: "lk-other-comment" }, o.comment) : null
         )
       )
@@ -506,7 +570,8 @@ function createView(model, el) {
   }
 
   function paintAnswer(e) {
-    const agreement = e.agreement == null ? null : `agreement on this item: ${Math.round(e.agreement * 100)}%`;
+    const percent = e.agreement == null ? null : new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 0 }).format(e.agreement);
+    const agreement = percent && t("review.agreement", { percent });
     const form = h("div", { class: "lk-verdict-form", hidden: true });
     S.formEl = form;
     fill(bodyEl,
@@ -514,30 +579,32 @@ function createView(model, el) {
       h(
         "section",
         { class: "lk-review-answer" },
-        h("h3", {}, "Answer by ", h("span", { class: "lk-review-annotator" }, e.annotator), e.version > 1 ? h("span", { class: "lk-muted" }, ` (version ${e.version})`) : null),
-        answerTable(task(), e.answer, e.fields),
+        h("h3", {}, tn("review.answer_by", { name: h("span", { class: "lk-review-annotator" }, e.annotator) }), e.version > 1 ? h("span", { class: "lk-muted" }, " ", t("review.version", { n: e.version })) : null),
+        answerTable(task(), e.answer, e.fields, t),
         agreement && h("div", { class: "lk-agreement" }, agreement)
       ),
       form,
       h(
         "div",
         { class: "lk-actions" },
-        button({ class: "lk-accept", onclick: () => openForm("accepted") }, kbd("a"), " Accept"),
-        button({ class: "lk-reject", onclick: () => openForm("rejected") }, kbd("r"), " Reject"),
-        button({ class: "lk-skip", onclick: () => skip() }, kbd("s"), " Skip")
+        button({ class: "lk-accept", onclick: () => openForm("accepted") }, kbd("a"), " ", t("review.action.accept")),
+        button({ class: "lk-reject", onclick: () => openForm("rejected") }, kbd("r"), " ", t("review.action.reject")),
+        button({ class: "lk-skip", onclick: () => skip() }, kbd("s"), " ", t("review.action.skip"))
       ),
-      h("section", { class: "lk-context" }, h("h4", {}, "Other annotators"), othersList(e.others || []))
+      h("section", { class: "lk-context" }, h("h4", {}, t("review.others")), othersList(e.others || []))
     );
   }
 
   function openForm(verdict) {
     const form = S.formEl;
     if (!form) return;
-    const comment = h("textarea", { class: "lk-comment", rows: 2, maxlength: 2000, placeholder: verdict === "rejected" ? "Why is it rejected? (the annotator sees this)" : "A comment (optional)" });
+    const rejecting = verdict === "rejected";
+    const comment = h("textarea", { class: "lk-comment", rows: 2, maxlength: 2000, placeholder: t(rejecting ? "review.form.reject_placeholder" : "review.form.accept_placeholder") });
+    const keys = { enter: kbd(t("review.key.enter")), esc: kbd(t("review.key.esc")), newline: kbd(t("review.key.shift_enter")) };
     fill(form,
-      h("div", { class: "lk-form-title" }, verdict === "rejected" ? "Reject: say why. " : "Accept. ", kbd("Enter"), " confirms, ", kbd("Esc"), " cancels, ", kbd("Shift+Enter"), " new line"),
+      h("div", { class: "lk-form-title" }, t(rejecting ? "review.form.reject_title" : "review.form.accept_title"), " ", tn("review.form.keys", keys)),
       comment,
-      h("div", { class: "lk-form-buttons" }, button({ class: "lk-confirm", onclick: () => confirmVerdict() }, "Confirm"), button({ onclick: () => closeForm() }, "Cancel"))
+      h("div", { class: "lk-form-buttons" }, button({ class: "lk-confirm", onclick: () => confirmVerdict() }, t("review.action.confirm")), button({ onclick: () => closeForm() }, t("review.action.cancel")))
     );
     form.hidden = false;
     form.dataset.verdict = verdict;
@@ -555,7 +622,7 @@ function createView(model, el) {
     const e = entry();
     if (!S.form || !e) return;
     const comment = S.form.comment.value.trim();
-    if (S.form.verdict === "rejected" && !comment) return showError("Say why the answer is rejected.");
+    if (S.form.verdict === "rejected" && !comment) return showError(t("review.error.reason"));
     send("verdict", { token: e.token, verdict: S.form.verdict, comment });
   }
 
@@ -565,20 +632,36 @@ function createView(model, el) {
   }
 
   function paintEscalation(e) {
-    const editor = answerEditor(task(), uid);
+    const editor = answerEditor(task(), uid, t);
     S.editor = editor;
     if (e.resolution) editor.write(e.resolution.answer);
-    const comment = h("input", { type: "text", class: "lk-resolve-comment", maxlength: 2000, placeholder: "A note on the decision (optional)" });
+    const comment = h("input", { type: "text", class: "lk-resolve-comment", maxlength: 2000, placeholder: t("review.resolve.comment_placeholder") });
     S.resolveComment = comment;
     fill(bodyEl,
       h("div", { class: "lk-review-entry", "data-item": e.item }, fields(e)),
-      h("section", { class: "lk-reasons" }, h("h3", {}, "Escalated by"), h("ul", {}, (e.reasons || []).map((r) => h("li", { class: "lk-reason" }, h("strong", {}, r.annotator), ": ", h("span", { class: "lk-reason-text" }, r.reason))))),
+      h(
+        "section",
+        { class: "lk-reasons" },
+        h("h3", {}, t("review.escalated_by")),
+        h("ul", {}, (e.reasons || []).map((r) => h("li", { class: "lk-reason" }, tn("review.reason", { name: h("strong", {}, r.annotator), reason: h("span", { class: "lk-reason-text" }, r.reason) }))))
+      ),
       e.resolution
-        ? h("div", { class: "lk-resolution" }, "Resolved by ", h("strong", {}, e.resolution.reviewer), ": ", answerTable(task(), e.resolution.answer, e.fields), e.resolution.comment ? h("div", {}, e.resolution.comment) : null)
+        ? h(
+            "div",
+            { class: "lk-resolution" },
+            tn("review.resolved_by", { name: h("strong", {}, e.resolution.reviewer) }),
+            answerTable(task(), e.resolution.answer, e.fields, t),
+            e.resolution.comment ? h("div", {}, e.resolution.comment) : null
+          )
         : null,
-      h("section", { class: "lk-context" }, h("h4", {}, "Annotators' answers (press the number to start from one)"), othersList(e.answers || [], { numbered: true })),
-      h("section", { class: "lk-final" }, h("h3", {}, "Final answer"), editor.el, comment),
-      h("div", { class: "lk-actions" }, button({ class: "lk-resolve", onclick: () => resolve() }, kbd("Enter"), " Resolve"), button({ class: "lk-skip", onclick: () => skip() }, kbd("s"), " Skip"))
+      h("section", { class: "lk-context" }, h("h4", {}, t("review.answers_hint")), othersList(e.answers || [], { numbered: true })),
+      h("section", { class: "lk-final" }, h("h3", {}, t("review.final")), editor.el, comment),
+      h(
+        "div",
+        { class: "lk-actions" },
+        button({ class: "lk-resolve", onclick: () => resolve() }, kbd(t("review.key.enter")), " ", t("review.action.resolve")),
+        button({ class: "lk-skip", onclick: () => skip() }, kbd("s"), " ", t("review.action.skip"))
+      )
     );
   }
 
@@ -598,7 +681,7 @@ function createView(model, el) {
     const list = entry()?.answers || [];
     if (n >= list.length || !S.editor) return false;
     S.editor.write(list[n].answer);
-    showNotice(`Started from ${list[n].annotator}'s answer.`);
+    showNotice(t("review.notice.copied", { name: list[n].annotator }));
     return true;
   }
 
@@ -659,8 +742,16 @@ function createView(model, el) {
 
   root.addEventListener("keydown", onKeyDown, { signal: life.signal });
 
+  function repaintAll() {
+    // The language changed (rare): everything that holds text is painted again.
+    paint();
+    if (S.keymapOpen) toggleKeymap(true);
+  }
+
   const handlers = {
     "change:task": paintHeader,
+    "change:strings": repaintAll,
+    "change:locale": repaintAll,
     "change:state": paint,
     "change:entry": paint,
     "change:options": () => state() === "choose" && paint(),

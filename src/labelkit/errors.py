@@ -4,7 +4,19 @@ from __future__ import annotations
 
 
 class LabelkitError(Exception):
-    """Base class: the message is meant for the user, as is."""
+    """Base class: the message is meant for the user, as is.
+
+    Raised with a labelkit.i18n.Message instead of a string, the error keeps it as `message`
+    so an app can say it in the reader's language (labelkit.i18n.error_text); str() is English.
+    """
+
+    message = None
+
+    def __init__(self, *args):
+        if len(args) == 1 and callable(getattr(args[0], "text", None)):
+            self.message = args[0]
+            args = (str(args[0]),)
+        super().__init__(*args)
 
 
 class SchemaError(LabelkitError):
@@ -14,9 +26,14 @@ class SchemaError(LabelkitError):
 
 
 class AnswerError(LabelkitError, ValueError):
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("invalid answer: " + "; ".join(problems))
+    """An answer that does not fit the schema. `problems` are Messages (labelkit.i18n), so
+    the annotator reads them in their language; str() of each is English."""
+
+    def __init__(self, problems: list):
+        from labelkit.i18n import Message  # i18n imports this module
+
+        self.problems = [str(p) for p in problems]
+        super().__init__(Message.of("answer.invalid", problems=list(problems)))
 
 
 class InputError(LabelkitError):

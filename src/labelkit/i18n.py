@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
 import sqlalchemy as sa
+from babel.numbers import format_decimal, format_percent
 
 from labelkit.errors import LabelkitError
 
 DEFAULT_LOCALE = "en"
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# {name} or {name:spec}: spec "%" is a percentage, ".2f" a decimal with 2 digits, written the
+# language's way by Babel ("85 %", "0,85" in French). The page's t() fills plain {name} only,
+# so specs are for kernel-side text (labelkit.i18n.Message).
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
+_DECIMAL = re.compile(r"\.(\d)f")
 
 
 def _folder():
@@ -54,13 +60,93 @@ def catalogue(locale: str) -> dict[str, str]:
 
 
 def placeholders(text: str) -> set[str]:
-    return set(_PLACEHOLDER.findall(text))
+    """The names of the {placeholders} in `text` (with or without a format spec)."""
+    return {name for name, _spec in _PLACEHOLDER.findall(text)}
 
 
 def translate(locale: str, key: str, **values) -> str:
     """The string `key` in `locale` with its {placeholders} filled (unknown ones stay)."""
     text = catalogue(locale).get(key, key)
-    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+
+    def fill(match: re.Match) -> str:
+        name, spec = match.groups()
+        if name not in values:
+            return match.group(0)
+        return _format(values[name], spec, locale)
+
+    return _PLACEHOLDER.sub(fill, text)
+
+
+def _format(value, spec: str | None, locale: str) -> str:
+    if isinstance(value, Message):
+        return value.text(locale)
+    if isinstance(value, list | tuple):  # e.g. several problems with one answer
+        return "; ".join(_format(each, spec, locale) for each in value)
+    if not spec or isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if spec == "%":
+        return format_percent(value, locale=locale)
+    digits = _DECIMAL.fullmatch(spec)
+    if digits:
+        return format_decimal(value, format="0." + "0" * int(digits[1]), locale=locale)
+    return format(value, spec)
+
+
+@dataclass(frozen=True)
+class Message:
+    """Text for a person, kept as a catalogue key and its values so each reader gets it in
+    their own language: `text(locale)`; str() is English (logs, the CLI, the lead's files).
+    Values are plain data (numbers, names, other Messages), so a Message can be stored as JSON
+    (`to_json` / `from_json`) and said again later in another language."""
+
+    key: str
+    values: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, key: str, **values) -> Message:
+        return cls(key, values)
+
+    def text(self, locale: str = DEFAULT_LOCALE) -> str:
+        return translate(locale, self.key, **self.values)
+
+    def __str__(self) -> str:
+        return self.text(DEFAULT_LOCALE)
+
+    def to_json(self) -> dict:
+        return {"key": self.key, "values": {k: _jsonable(v) for k, v in self.values.items()}}
+
+    @classmethod
+    def from_json(cls, data) -> Message | None:
+        if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+            return None
+        values = data.get("values") if isinstance(data.get("values"), dict) else {}
+        return cls(data["key"], {k: _unjson(v) for k, v in values.items()})
+
+
+def _jsonable(value):
+    if isinstance(value, list | tuple):
+        return [_jsonable(each) for each in value]
+    return {"message": value.to_json()} if isinstance(value, Message) else value
+
+
+def _unjson(value):
+    if isinstance(value, list):
+        return [_unjson(each) for each in value]
+    if isinstance(value, dict) and "message" in value:
+        return Message.from_json(value["message"]) or ""
+    return value
+
+
+def say(text, locale: str = DEFAULT_LOCALE) -> str:
+    """A Message in `locale`; anything else (a lead's own words, dataset text) as it is."""
+    return text.text(locale) if isinstance(text, Message) else "" if text is None else str(text)
+
+
+def error_text(exc: Exception, locale: str = DEFAULT_LOCALE) -> str:
+    """What to tell a person about `exc` in their language: errors carrying a `message`
+    (a Message) are translated; any other error's own (English) words are kept."""
+    message = getattr(exc, "message", None)
+    return message.text(locale) if isinstance(message, Message) else str(exc)
 
 
 def locale_for(project, annotator: str) -> str:

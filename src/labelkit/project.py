@@ -21,6 +21,7 @@ from labelkit.gold.settings import quality_settings
 from labelkit.ingest import ImportReport, import_items
 from labelkit.schema import Schema
 from labelkit.store import Annotation, Item, Store, sqlite_url
+from labelkit.store.store import ANNOTATION_COLUMNS
 from labelkit.team import assignment
 from labelkit.team import overlap as dynamic_overlap
 from labelkit.team.overlap import DynamicOverlap
@@ -296,10 +297,8 @@ class Project:
         latest version of each annotator's answer)."""
         import pandas as pd
 
-        columns = ["id", "item", "item_id", "annotator", "version", "status", "answer"]
-        columns += ["comment", "duration_ms", "created_at", "current"]
-        rows = list(self.store.annotation_rows(current_only=current_only))
-        return pd.DataFrame(rows, columns=columns)
+        rows = [row for chunk in self.store.annotation_chunks(current_only) for row in chunk]
+        return pd.DataFrame.from_records(rows, columns=list(ANNOTATION_COLUMNS))
 
     def label(self, annotator: str | None = None, *, keymap: dict | None = None, daily_goal=100):
         """The labeling widget for `annotator` (default: the local user), to display inline."""

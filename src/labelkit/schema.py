@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from labelkit.errors import AnswerError, SchemaError
+from labelkit.i18n import Message
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -128,7 +129,7 @@ class _Question(_Part):
     required: bool = True
     when: Condition | None = None
 
-    def check(self, value: Any, item: dict | None) -> tuple[Any, str | None]:
+    def check(self, value: Any, item: dict | None) -> tuple[Any, Message | None]:
         """Return the normalized value and a problem (or None)."""
         raise NotImplementedError
 
@@ -153,7 +154,7 @@ class LabelQuestion(_Question):
 
     def check(self, value, item):
         if value not in self.labels:
-            return value, f"{value!r} is not one of the labels {self.labels}"
+            return value, _problem("not_a_label", value=repr(value), labels=repr(self.labels))
         return value, None
 
 
@@ -169,15 +170,17 @@ class MultiLabelQuestion(_Question):
 
     def check(self, value, item):
         if not isinstance(value, list | tuple):
-            return value, f"expected a list of labels, got {type(value).__name__}"
+            return value, _problem("not_a_list", got=type(value).__name__)
         unknown = [v for v in value if v not in self.labels]
         if unknown:
-            return value, f"{unknown} not among the labels {self.labels}"
+            return value, _problem(
+                "unknown_labels", unknown=repr(unknown), labels=repr(self.labels)
+            )
         chosen = [label for label in self.labels if label in value]
         if len(chosen) < self.min_selected:
-            return chosen, f"pick at least {self.min_selected} labels"
+            return chosen, _problem("too_few", n=self.min_selected)
         if self.max_selected is not None and len(chosen) > self.max_selected:
-            return chosen, f"pick at most {self.max_selected} labels"
+            return chosen, _problem("too_many", n=self.max_selected)
         return chosen, None
 
 
@@ -205,11 +208,11 @@ class RatingQuestion(_Question):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            return value, f"expected a whole number from {self.min} to {self.max}, got {value!r}"
+            return value, _problem("not_a_number", min=self.min, max=self.max, value=repr(value))
         if not self.min <= value <= self.max:
-            return value, f"rating {value} is outside {self.min}–{self.max}"
+            return value, _problem("off_scale", value=value, min=self.min, max=self.max)
         if (value - self.min) % self.step:
-            return value, f"rating {value} is not on the scale's steps of {self.step}"
+            return value, _problem("off_step", value=value, step=self.step)
         return value, None
 
 
@@ -235,18 +238,20 @@ class PreferenceQuestion(_Question):
         if isinstance(value, str):
             value = {"choice": value}
         if not isinstance(value, dict) or set(value) - {"choice", "strength"}:
-            return value, "expected {'choice': ..., 'strength': ...}"
+            return value, _problem("not_a_preference")
         choice, strength = value.get("choice"), value.get("strength")
         choices = self.options + (["tie"] if self.allow_tie else [])
         if choice not in choices:
-            return value, f"choice {choice!r} is not one of {choices}"
+            return value, _problem("bad_choice", choice=repr(choice), choices=repr(choices))
         if strength is not None:
             if choice == "tie":
-                return value, "a tie has no strength"
+                return value, _problem("tie_strength")
             if strength not in self.strengths:
-                return value, f"strength {strength!r} is not one of {self.strengths}"
+                return value, _problem(
+                    "bad_strength", strength=repr(strength), strengths=repr(self.strengths)
+                )
         elif self.strengths and choice != "tie":
-            return value, f"say how much better: one of {self.strengths}"
+            return value, _problem("no_strength", strengths=repr(self.strengths))
         return {"choice": choice, "strength": strength}, None
 
 
@@ -260,7 +265,7 @@ class RankingQuestion(_Question):
 
     def check(self, value, item):
         if not isinstance(value, list | tuple) or sorted(value) != sorted(self.options):
-            return value, f"expected every option exactly once, from {self.options}"
+            return value, _problem("not_a_ranking", options=repr(self.options))
         return list(value), None
 
 
@@ -273,12 +278,12 @@ class TextQuestion(_Question):
 
     def check(self, value, item):
         if not isinstance(value, str):
-            return value, f"expected text, got {type(value).__name__}"
+            return value, _problem("not_text", got=type(value).__name__)
         value = value.strip()
         if len(value) > self.max_length:
-            return value, f"text is {len(value)} characters, at most {self.max_length}"
+            return value, _problem("too_long", n=len(value), max=self.max_length)
         if self.required and not value:
-            return value, "text is empty"
+            return value, _problem("empty_text")
         return value, None
 
 
@@ -299,29 +304,32 @@ class SpanQuestion(_Question):
 
     def check(self, value, item):
         if not isinstance(value, list):
-            return value, f"expected a list of spans, got {type(value).__name__}"
+            return value, _problem("not_spans", got=type(value).__name__)
         text = (item or {}).get(self.field)
         spans = []
         for i, span in enumerate(value):
             if not isinstance(span, dict) or set(span) - {"start", "end", "label", "severity"}:
-                return value, f"span {i} must be an object with start, end, label, severity"
+                return value, _problem("span_shape", i=i)
             start, end = span.get("start"), span.get("end")
             if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
-                return value, f"span {i} needs whole-number start and end"
+                return value, _problem("span_offsets", i=i)
             if not 0 <= start < end:
-                return value, f"span {i} ({start}–{end}) must have 0 <= start < end"
+                return value, _problem("span_order", i=i, start=start, end=end)
             if isinstance(text, str) and end > len(text):
-                return value, (
-                    f"span {i} ({start}–{end}) is outside the text of {self.field!r} "
-                    f"({len(text)} characters)"
+                return value, _problem(
+                    "span_outside", i=i, start=start, end=end, field=repr(self.field), n=len(text)
                 )
             if span.get("label") not in self.labels:
-                return value, f"span {i} label {span.get('label')!r} is not one of {self.labels}"
+                return value, _problem(
+                    "span_label", i=i, label=repr(span.get("label")), labels=repr(self.labels)
+                )
             severity = span.get("severity")
             if self.severities and severity not in self.severities:
-                return value, f"span {i} severity {severity!r} is not one of {self.severities}"
+                return value, _problem(
+                    "span_severity", i=i, severity=repr(severity), severities=repr(self.severities)
+                )
             if not self.severities and severity is not None:
-                return value, f"span {i} has a severity but the question has none"
+                return value, _problem("span_no_severity", i=i)
             spans.append({"start": start, "end": end, "label": span["label"], "severity": severity})
         spans.sort(key=lambda s: (s["start"], s["end"]))
         return spans, None
@@ -360,11 +368,11 @@ class TaxonomyQuestion(_Question):
     def check(self, value, item):
         values = value if isinstance(value, list) else [value]
         if not self.multiple and (isinstance(value, list) or value is None):
-            return value, "expected one category path"
+            return value, _problem("not_one_path")
         paths = set(self.paths)
         unknown = [v for v in values if v not in paths]
         if unknown:
-            return value, f"{unknown} not in the taxonomy"
+            return value, _problem("unknown_paths", unknown=repr(unknown))
         return (sorted(set(values), key=self.paths.index) if self.multiple else value), None
 
 
@@ -449,8 +457,12 @@ class Schema(BaseModel):
         `item` (the item's field values) lets span offsets be checked against the text.
         """
         if not isinstance(answer, dict):
-            raise AnswerError([f"an answer must be an object of question: value, got {answer!r}"])
-        problems = [f"unknown question {k!r}" for k in answer if k not in self._question_names]
+            raise AnswerError([_problem("not_an_object", got=repr(answer)[:200])])
+        problems = [
+            _problem("unknown_question", name=repr(k)[:200])
+            for k in answer
+            if k not in self._question_names
+        ]
         clean: dict[str, Any] = {}
         for q in self.questions:
             value = answer.get(q.name)
@@ -458,17 +470,22 @@ class Schema(BaseModel):
                 if value not in (None, [], ""):
                     wanted = q.when.equals if q.when.any_of is None else q.when.any_of
                     problems.append(
-                        f"question {q.name!r} is only asked when {q.when.question!r} is {wanted!r}"
+                        _problem(
+                            "not_asked",
+                            name=repr(q.name),
+                            parent=repr(q.when.question),
+                            wanted=repr(wanted),
+                        )
                     )
                 continue
             # An empty list is an answer ("none of these") for the list-valued questions.
             if value is None or value == "" or (value == [] and isinstance(q, RankingQuestion)):
                 if q.required:
-                    problems.append(f"question {q.name!r} is required")
+                    problems.append(_problem("required", name=repr(q.name)))
                 continue
             normalized, problem = q.check(value, item)
             if problem:
-                problems.append(f"question {q.name!r}: {problem}")
+                problems.append(_problem("question", name=repr(q.name), problem=problem))
             else:
                 clean[q.name] = normalized
         if problems:
@@ -517,6 +534,11 @@ class Schema(BaseModel):
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
             raise SchemaError(str(path), [f"cannot read: {exc}"]) from None
         return cls.from_dict(data, source=str(path))
+
+
+def _problem(key: str, **values) -> Message:
+    """One thing wrong with an answer, said in the annotator's language (labelkit.i18n)."""
+    return Message.of(f"invalid.{key}", **values)
 
 
 def _dump_part(part: BaseModel) -> dict:

@@ -5,15 +5,17 @@ Rules (per annotator; `wellbeing:` in project.yaml holds the limits):
   annotators' answers say so (see `flag_from_answer`); it is blurred behind its content warning;
 - an annotator never gets an item with a warning category they opted out of (annotators.opt_outs);
 - a sensitive item counts toward their exposure once they acted on it in any way (submitted,
-  skipped, escalated or reported: they were shown it). Once they reach `sensitive_per_hour`
+  skipped, escalated or reported: they were shown it), from their first action on it; an item
+  flagged later counts for everyone who had acted on it (table `exposures`, written by the
+  store with the answer and by `flag_from_answer`). Once they reach `sensitive_per_hour`
   (the last 60 minutes) or `sensitive_per_day` (the last 24 hours), or their last
   `streak_break` new items were all sensitive, they get only non-sensitive items (a streak ends
   with the first non-sensitive one) and the session proposes a break.
 
 The windows slide (no reset at midnight: M items at 23:59 and M more at 00:01 would be 2M in
-a few minutes) and are measured on wall-clock time against `annotations.created_at`, which the
+a few minutes) and are measured on wall-clock time against `exposures.created_at`, which the
 database writes: not on `store.clock`, the leases' clock that tests fake. A test moves time on
-by moving the answers back (their created_at), which is exact on SQLite and PostgreSQL alike.
+by moving the exposures and answers back (their created_at), exact on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from labelkit.errors import LabelkitError, ProjectError
-from labelkit.store.tables import annotations, annotators, items
+from labelkit.store.tables import annotations, annotators, exposures, items
 
 MAX_CATEGORY_CHARS = 64
 MAX_OPT_OUTS = 50
@@ -81,7 +83,17 @@ class Limits(BaseModel):
         None. Called by team/assignment.py inside the leasing transaction."""
         if not self.active:
             return None
-        return self.reached(exposure_counts(conn, annotator_id, now, streak=self.streak_break))
+        # Only the windows a limit is set for: the week's count (the dashboard's) is the big one.
+        windows = tuple(
+            window
+            for window, limit in (
+                ("hour", self.sensitive_per_hour),
+                ("day", self.sensitive_per_day),
+            )
+            if limit is not None
+        )
+        seen = exposure_counts(conn, annotator_id, now, streak=self.streak_break, windows=windows)
+        return self.reached(seen)
 
     def reached(self, seen: dict) -> str | None:
         """The limit that counts `seen` (from exposure_counts) reach, or None."""
@@ -205,46 +217,54 @@ def _since(conn: sa.Connection, moment: datetime):
 
 def _sensitive_items_since(annotator_id, since):
     return (
-        sa.select(sa.func.count(sa.distinct(annotations.c.item_id)))
-        .join(items, items.c.id == annotations.c.item_id)
-        .where(
-            annotations.c.annotator_id == annotator_id,
-            annotations.c.created_at >= since,
-            items.c.sensitive == sa.true(),
-        )
+        sa.select(sa.func.count())
+        .where(exposures.c.annotator_id == annotator_id, exposures.c.created_at >= since)
         .scalar_subquery()
     )
 
 
+WINDOWS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}
+
+
 def exposure_counts(
-    conn: sa.Connection, annotator_id: int, now: float | None = None, streak: int | None = None
+    conn: sa.Connection,
+    annotator_id: int,
+    now: float | None = None,
+    streak: int | None = None,
+    windows: tuple[str, ...] = tuple(WINDOWS),
 ) -> dict[str, int]:
     """Sensitive items the annotator acted on in the last hour, 24 hours and 7 days before
     `now` (epoch seconds, default: the wall clock); `streak`: how many of their newest
-    `streak` new items were sensitive in a row (0 when `streak` is None)."""
+    `streak` new items were sensitive in a row (0 when `streak` is None). Windows left out
+    of `windows` are not counted (0)."""
     moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
-    counts = conn.execute(
-        sa.select(
-            *(
-                _sensitive_items_since(annotator_id, _since(conn, moment - window))
-                for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=7))
+    found = dict.fromkeys(WINDOWS, 0)
+    if windows:
+        counts = conn.execute(
+            sa.select(
+                *(
+                    _sensitive_items_since(annotator_id, _since(conn, moment - WINDOWS[name]))
+                    for name in windows
+                )
             )
-        )
-    ).one()
+        ).one()
+        found |= dict(zip(windows, counts, strict=True))
     row = 0
     if streak:
         newest = conn.execute(
             sa.select(items.c.sensitive)
             .join(annotations, annotations.c.item_id == items.c.id)
             .where(annotations.c.annotator_id == annotator_id, annotations.c.version == 1)
-            .order_by(annotations.c.id.desc())
+            # created_at first: a walk down ix_annotations_annotator_created (SQLite's index
+            # ends with the rowid, so the tie-break is in it too), not a sort of all their rows.
+            .order_by(annotations.c.created_at.desc(), annotations.c.id.desc())
             .limit(streak)
         ).scalars()
         for sensitive in newest:
             if not sensitive:
                 break
             row += 1
-    return {"hour": counts[0], "day": counts[1], "week": counts[2], "streak": row}
+    return found | {"streak": row}
 
 
 @dataclass(frozen=True)
@@ -273,8 +293,10 @@ def exposure(project, now: float | None = None) -> list[Exposure]:
                 annotators.c.name
             )
         ).all()
+        windows = _everyone_windows(conn, now)  # one grouped query, not three per person
         for person in people:
-            seen = exposure_counts(conn, person.id, now, streak=streak)
+            seen = dict(windows.get(person.id, dict.fromkeys(WINDOWS, 0)))
+            seen["streak"] = exposure_counts(conn, person.id, now, streak, windows=())["streak"]
             result.append(
                 Exposure(
                     annotator=person.name,
@@ -286,6 +308,22 @@ def exposure(project, now: float | None = None) -> list[Exposure]:
                 )
             )
     return result
+
+
+def _everyone_windows(conn: sa.Connection, now: float | None) -> dict[int, dict[str, int]]:
+    """{annotator id: {"hour", "day", "week": sensitive items acted on}} for everyone who
+    acted on one in the last 7 days (exposure_counts' figures, in one grouped query)."""
+    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    since = {name: _since(conn, moment - window) for name, window in WINDOWS.items()}
+    counts = [
+        sa.func.count(sa.case((exposures.c.created_at >= since[name], 1))) for name in WINDOWS
+    ]
+    query = (
+        sa.select(exposures.c.annotator_id, *counts)
+        .where(exposures.c.created_at >= since["week"])
+        .group_by(exposures.c.annotator_id)
+    )
+    return {row[0]: dict(zip(WINDOWS, row[1:], strict=True)) for row in conn.execute(query).all()}
 
 
 # ---------------------------------------------------------------------------- flags from answers
@@ -327,4 +365,20 @@ def flag_from_answer(project, item_id: int, status: str, answer: dict | None) ->
                 .where(items.c.id == item_id)
                 .values(sensitive=True, warnings=sorted(warnings | found))
             )
+        if not row.sensitive:  # who acted on it before was exposed too (the reporter first)
+            record_exposures(conn, item_id)
     return added
+
+
+def record_exposures(conn: sa.Connection, item_id: int) -> None:
+    """An item just became sensitive: everyone who had acted on it was exposed to it, from
+    their first action on it (answers to come record their own, in the store)."""
+    conn.execute(_EXPOSED_BEFORE, {"item_id": item_id})
+
+
+# ON CONFLICT: one row each, even when an answer records its own exposure at the same moment.
+_EXPOSED_BEFORE = sa.text(
+    "INSERT INTO exposures (annotator_id, item_id, created_at)"
+    " SELECT annotator_id, item_id, min(created_at) FROM annotations WHERE item_id = :item_id"
+    " GROUP BY annotator_id, item_id ON CONFLICT DO NOTHING"
+)

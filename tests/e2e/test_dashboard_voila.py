@@ -4,6 +4,8 @@ An admin's link opens it on a project labeled by a simulated crowd: the figures 
 (progress, answers and agreement per annotator, agreement per question, the disagreement
 drill-down) are the ones the project computes, an answer given meanwhile shows at the next
 refresh, and no dataset string runs as markup. An annotator's link gets a "no access" page.
+A French admin reads the same dashboard in French (words and numbers), a French annotator's
+refusal is French.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from labelkit.dashboard.figures import project_figures
 from labelkit.team.accounts import access_link
 
 from ..simulated_team import simulated_team
-from .conftest import free_port, screenshot
+from .conftest import free_port, offline_page, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +37,8 @@ def test_admin_sees_the_computed_figures_and_annotators_get_no_access(
     port = free_port()
     _, admin_token = project.annotators.add("lead", role="admin")
     _, annotator_token = project.annotators.add("ann0")
+    _, french_admin = project.annotators.add("chef", role="admin", locale="fr")
+    _, french_annotator = project.annotators.add("ann1", locale="fr")
     serve_app(project.path, "--app", "dashboard", port=port)
     figures = project_figures(project)
 
@@ -106,4 +110,44 @@ def test_admin_sees_the_computed_figures_and_annotators_get_no_access(
     assert annotator_page.locator(".lk-dashboard").count() == 0
     screenshot(annotator_page, "dashboard-no-access")
     other.close()
+
+    # A French admin: the same figures, in French words and numbers.
+    chef = offline_page(browser)
+    chef.goto(access_link(french_admin, "127.0.0.1", port))
+    expect(chef.locator(".lk-dashboard")).to_be_visible(timeout=60_000)
+    expect(chef.locator(".lk-dash-heading")).to_have_text("Classify : tableau de bord de l’équipe")
+    expect(chef.locator(".lk-dash-refresh")).to_contain_text("Actualiser")
+    expect(chef.locator(".lk-dash-progress")).to_contain_text("non commencés")
+    expect(chef.locator(".lk-dash-progress")).to_contain_text("avec un recouvrement de 3")
+    chef.get_by_role("tab", name="Annotateurs").click()
+    table = chef.locator(".lk-dash-annotators table")
+    for column in ("annotateur", "statut", "médiane (s)", "accord avec le consensus"):
+        expect(table.locator("th", has_text=column)).to_have_count(1)
+    for person in figures["per_annotator"]:
+        if person["agreement_with_consensus"] is None:
+            continue
+        row = table.locator(f"tr[data-annotator='{person['annotator']}']")
+        agreement = f"{person['agreement_with_consensus']:.3f}".replace(".", ",")
+        expect(row.locator(".lk-agreement")).to_have_text(agreement)
+        expect(row.locator(".lk-status")).to_have_text("actif")
+    chef.get_by_role("tab", name="Questions").click()
+    row = chef.locator(".lk-dash-agreement tr[data-question='label']")
+    expect(row.locator(".lk-measure")).to_have_text("alpha de Krippendorff (nominal)")
+    screenshot(chef, "dashboard-fr-questions")
+    chef.get_by_role("tab", name="Désaccords").click()
+    expect(chef.locator(".lk-dash-hint")).to_have_text(
+        "Choisissez un élément pour voir ses champs et ses réponses."
+    )
+    assert "team dashboard" not in chef.locator(".lk-dashboard").inner_text()
+    assert chef.watch.dialogs == [] and chef.watch.console_errors == []
+    chef.context.close()
+
+    # A French annotator's refusal is French too.
+    refused = offline_page(browser)
+    refused.goto(access_link(french_annotator, "127.0.0.1", port))
+    denied = refused.locator(".lk-access-denied")
+    expect(denied).to_be_visible(timeout=60_000)
+    expect(denied).to_contain_text("Accès refusé")
+    expect(denied).to_contain_text("réservé aux administrateurs")
+    refused.context.close()
     project.close()

@@ -4,7 +4,8 @@ A new annotator (level 0) opens their link to a project whose work is all level 
 the exams offered. By keyboard only, they practise (training: right/wrong and the explanation
 after each answer), then take the exam "basics" and fail it, retake it (leaving it halfway and
 resuming), pass it, see their new level and its history, and label a level-1 item. The store
-holds both attempts, the level and the history.
+holds both attempts, the level and the history. A French annotator reads what the next level
+requires and why their history changed in French, numbers written the French way.
 """
 
 from __future__ import annotations
@@ -67,9 +68,9 @@ def make_project(path):
     return path
 
 
-def add(path, name: str, port: int) -> str:
+def add(path, name: str, port: int, *options: str) -> str:
     output = subprocess.run(
-        [LABELKIT, "annotators", "add", str(path), name, "--port", str(port)],
+        [LABELKIT, "annotators", "add", str(path), name, "--port", str(port), *options],
         check=True,
         capture_output=True,
         text=True,
@@ -238,3 +239,35 @@ def test_a_new_annotator_passes_the_exam_before_getting_work(browser, tmp_path, 
         ]
         table = project.annotations()
         assert list(table["item"]) == ["w0"]  # exam answers never became annotations
+
+
+def test_a_french_annotator_reads_their_standing_in_french(browser, tmp_path, serve_app):
+    path = make_project(tmp_path / "p")
+    port = free_port()
+    link = add(path, "zoe", port, "--locale", "fr")
+    with Project.open(path) as project:  # a failed attempt (1 of 5 right), scripted
+        zoe = project.annotators.get("zoe").id
+        run = gold_exams.start(project, zoe, "basics")
+        for item_id in run.item_ids:
+            gold_exams.answer(project, run, item_id, {"label": "other"})
+    serve_app(path, port=port)
+    page = offline_page(browser)
+    page.goto(link)
+    nb = "\u00a0"  # French: a no-break space before ":" and "%", inside « »
+    requires = f"Réussissez l’examen «{nb}basics{nb}» (80{nb}% requis) pour atteindre le niveau 1."
+    try:
+        expect(page.locator(".lk-done")).to_be_visible(timeout=60_000)
+        expect(page.locator(".lk-path-requires")).to_have_text(requires)
+        page.keyboard.press("l")
+        panel = page.locator(".lk-level")
+        expect(panel).to_be_visible()
+        expect(panel.locator(".lk-level-requires")).to_have_text(requires)
+        row = panel.locator(".lk-history-row").first
+        expect(row.locator(".lk-history-what")).to_have_text("Examen basics non réussi")
+        why = row.locator(".lk-history-why")
+        expect(why).to_have_text(f"examen «{nb}basics{nb}» non réussi avec 0,20 (0,80 requis)")
+        assert why.inner_text() == f"examen «{nb}basics{nb}» non réussi avec 0,20 (0,80 requis)"
+        screenshot(page, "exam-level-panel-fr")
+        assert page.watch.console_errors == [] and page.watch.dialogs == []
+    finally:
+        page.context.close()

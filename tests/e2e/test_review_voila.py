@@ -2,7 +2,8 @@
 only: rejects two answers with a comment and accepts one, then resolves an escalated item. The
 store then holds exactly those verdicts, by that reviewer, consensus and the raw export no
 longer contain the rejected answers, and the resolution is the item's consensus. An
-annotator's link opening the review app gets a "no access" page and no widget.
+annotator's link opening the review app gets a "no access" page and no widget. A reviewer
+whose language is French gets the whole app, and the no-access page, in French.
 """
 
 from __future__ import annotations
@@ -145,3 +146,76 @@ def test_a_reviewer_rejects_and_accepts_with_the_keyboard(browser, reviewed_proj
     escalated = consensus.loc[f"t{ITEMS}"]
     assert (escalated["value"], escalated["confidence"]) == ("other", 1.0)  # ana said feedback
     assert sorted(raw.loc[accepted, "label.responses.users"]) == ["ana", "bo"]
+
+
+def test_a_french_reviewer_works_in_french(browser, reviewed_project, serve_app):
+    label_port, review_port = free_port(), free_port()
+    links = ("--port", str(label_port), "--review-port", str(review_port))
+    rita = add(reviewed_project, "rita", "--role", "reviewer", "--locale", "fr", *links)[-1]
+    ana = add(reviewed_project, "ana", "--locale", "fr", *links)[-1]
+    serve_app(reviewed_project, "--app", "review", port=review_port)
+
+    page = open_page(browser, rita)
+    refused = None
+    try:
+        expect(page.locator(".lk-review")).to_be_visible(timeout=60_000)
+        expect(page.locator(".lk-review")).to_have_attribute("lang", "fr")
+        expect(page.locator(".lk-reviewer")).to_have_text("Relecteur\u00a0: rita (relecteur)")
+        expect(page.locator(".lk-tab")).to_have_text(
+            ["Réponses m", "Éléments transmis e", "Raccourcis ?"]
+        )
+        lead = f"{2 * ITEMS + 1} réponses attendent une relecture\u00a0; 1 élément transmis"
+        expect(page.locator(".lk-lead")).to_contain_text(lead)
+        expect(page.locator(".lk-mode-name")).to_have_text(
+            ["Échantillon", "Désaccords d’abord", "Un annotateur", "Éléments transmis"]
+        )
+
+        page.keyboard.press("3")
+        page.keyboard.press("Enter")
+        expect(page.locator(".lk-review-answer h3")).to_have_text("Réponse de ana", timeout=20_000)
+        expect(page.locator(".lk-actions button")).to_have_text(
+            ["a Accepter", "r Refuser", "s Passer"]
+        )
+        expect(page.locator(".lk-context h4")).to_have_text("Autres annotateurs")
+        page.keyboard.press("r")
+        expect(page.locator(".lk-form-title")).to_contain_text("Refuser\u00a0: dites pourquoi.")
+        expect(page.locator(".lk-form-title kbd").first).to_have_text("Entrée")
+        page.keyboard.press("Enter")  # no reason: refused in the page, in French
+        expect(page.locator(".lk-error")).to_have_text("Dites pourquoi la réponse est refusée.")
+        page.keyboard.type("pas une facturation")
+        page.keyboard.press("Enter")
+        expect(page.locator(".lk-counts")).to_have_text(
+            "acceptées\u00a0: 0 · refusées\u00a0: 1 · passées\u00a0: 0", timeout=20_000
+        )
+        expect(page.locator(".lk-review-progress .lk-stat").first).to_have_text(
+            re.compile(r"réponse 2 sur \d+")
+        )
+        page.keyboard.press("?")
+        expect(page.locator(".lk-keymap")).to_contain_text("refuser\u00a0: dites pourquoi")
+        page.keyboard.press("?")
+
+        page.keyboard.press("e")
+        expect(page.locator(".lk-reasons h3")).to_have_text("Transmis par", timeout=20_000)
+        expect(page.locator(".lk-final h3")).to_have_text("Réponse finale")
+        expect(page.locator(".lk-resolve")).to_have_text("Entrée Trancher")
+        screenshot(page, "review-escalation-fr")
+        page.keyboard.press("1")
+        expect(page.locator(".lk-notice")).to_have_text("Point de départ\u00a0: la réponse de ana.")
+        page.keyboard.press("Enter")
+        expect(page.locator(".lk-done")).to_contain_text(
+            "Plus aucun élément transmis", timeout=20_000
+        )
+        expect(page.locator(".lk-done")).to_contain_text(
+            "Appuyez sur m pour choisir une autre file."
+        )
+        assert page.watch.console_errors == [] and page.watch.dialogs == []
+
+        refused = open_page(browser, ana.replace(f":{label_port}/", f":{review_port}/"))
+        denied = refused.locator(".lk-access-denied")
+        expect(denied).to_be_visible(timeout=60_000)
+        expect(denied).to_contain_text("Cette page est réservée aux relecteurs")
+        expect(refused.locator(".lk-access-title")).to_have_text("Accès refusé")
+    finally:
+        page.context.close()
+        if refused is not None:
+            refused.context.close()

@@ -30,7 +30,7 @@ WARNINGS = ["", "", "", "violence", "violence", "", ""]
 
 def make_project(path):
     rows = [
-        {"id": f"t{i}", "text": f"message number {i}", "warnings": w}
+        {"id": f"t{i}", "text": f"message number {i}", "warnings": w, "language": "en"}
         for i, w in enumerate(WARNINGS)
     ]
     with Project.create(path, "classification") as project:
@@ -82,6 +82,9 @@ def test_a_french_annotators_day_and_break(browser, tmp_path, serve_app):
         expect(page.locator(".lk-annotator")).to_have_text("Annotateur\u00a0: ana")
         expect(page.locator(".lk-lease")).to_contain_text("Réservé pour vous pendant 10 min")
         assert page.locator(".lk-field-text .lk-field-body").inner_text() == "message number 0"
+        # marked for screen readers: the app's words are French, the item's text English
+        expect(page.locator(".lk-root")).to_have_attribute("lang", "fr")
+        expect(page.locator(".lk-field-text .lk-field-body")).to_have_attribute("lang", "en")
         # the support link shows on every screen of a project with sensitive items
         expect(page.locator(".lk-daybar .lk-support")).to_have_attribute("href", SUPPORT)
 

@@ -23,7 +23,8 @@
   equal the most common answer (a preference by its choice). Each comes with its fields and
   every answer (drill-down).
 - leaderboard: Bradley-Terry ratings of the models of the first preference question, when the
-  items name their models (else `error` says what to add).
+  items name their models (else `error` says what to add, and `said` is that as a Message's
+  JSON, for the dashboard to say in the reader's language).
 """
 
 from __future__ import annotations
@@ -362,12 +363,13 @@ def leaderboard(project) -> dict | None:
     try:
         board, _ = project.leaderboard(questions[0].name)
     except LabelkitError as error:
-        return {"question": questions[0].name, "models": [], "error": str(error)}
+        said = error.message.to_json() if error.message is not None else None
+        return {"question": questions[0].name, "models": [], "error": str(error), "said": said}
     models = [
         {"model": str(name)} | {column: _plain(value) for column, value in row.items()}
         for name, row in board.iterrows()
     ]
-    return {"question": questions[0].name, "models": models, "error": None}
+    return {"question": questions[0].name, "models": models, "error": None, "said": None}
 
 
 # ---------------------------------------------------------------------------- plain values

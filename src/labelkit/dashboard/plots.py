@@ -4,7 +4,8 @@ Each function takes the figures dict and returns a `matplotlib.figure.Figure` (N
 is nothing to draw); `png` turns one into image bytes for an ipywidgets Image. Figures are made
 without pyplot: no global state, nothing kept alive between refreshes, safe in a kernel thread.
 Dataset text (labels, model names) is drawn as plain text: "$" would start matplotlib's math
-mode, so it is escaped.
+mode, so it is escaped. Titles and axis labels are in the reader's language (`locale`, the
+`dashboard.*` catalogue keys), tick numbers written its way ("0,5" in French).
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+from babel.numbers import format_decimal
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from labelkit.i18n import DEFAULT_LOCALE, catalogue, translate
 
 COLORS = {"complete": "#2e7d32", "in_progress": "#f9a825", "not_started": "#cfd8dc"}
 BAR = "#3f6fb5"
@@ -35,27 +40,38 @@ def plain_text(value) -> str:
     return text.replace("$", r"\$")
 
 
-def progress_plot(figures: dict) -> Figure:
+def word(locale: str, kind: str, value) -> str:
+    """A role, status, measure level... (`dashboard.<kind>.<value>`) in the reader's language;
+    a value the catalogue lacks as it is."""
+    key = f"dashboard.{kind}.{value}"
+    return translate(locale, key) if key in catalogue(locale) else str(value)
+
+
+def _numbers(axis, locale: str) -> None:
+    """Tick numbers written the language's way."""
+    axis.set_major_formatter(FuncFormatter(lambda x, _: format_decimal(x, locale=locale)))
+
+
+def progress_plot(figures: dict, locale: str = DEFAULT_LOCALE) -> Figure:
     """One stacked bar: items complete, in progress, not started."""
     figure = Figure(figsize=(8, 1.6))
     axes = figure.subplots()
     left = 0
-    for key, title in (
-        ("complete", "complete"),
-        ("in_progress", "in progress"),
-        ("not_started", "not started"),
-    ):
+    for key in COLORS:
         count = figures.get(key, 0)
-        axes.barh([0], [count], left=left, color=COLORS[key], label=f"{title} ({count})")
+        title = translate(locale, f"dashboard.stat.{key}")
+        label = f"{title} ({format_decimal(count, locale=locale)})"
+        axes.barh([0], [count], left=left, color=COLORS[key], label=label)
         left += count
     axes.set_xlim(0, max(left, 1))
     axes.set_yticks([])
-    axes.set_xlabel("items")
+    _numbers(axes.xaxis, locale)
+    axes.set_xlabel(translate(locale, "dashboard.stat.items"))
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6), ncol=3, frameon=False)
     return figure
 
 
-def throughput_plot(figures: dict) -> Figure | None:
+def throughput_plot(figures: dict, locale: str = DEFAULT_LOCALE) -> Figure | None:
     periods = figures["throughput"]["periods"]
     if not periods:
         return None
@@ -66,13 +82,14 @@ def throughput_plot(figures: dict) -> Figure | None:
     axes = figure.subplots()
     width = (1 / 24 if unit == "hour" else 1) * 0.9  # in days, matplotlib's date unit
     axes.bar(moments, counts, width=width, align="edge", color=BAR)
-    axes.set_ylabel(f"answers per {unit}")
-    axes.set_title("Throughput (UTC)")
+    _numbers(axes.yaxis, locale)
+    axes.set_ylabel(translate(locale, f"dashboard.plot.answers_per_{unit}"))
+    axes.set_title(translate(locale, "dashboard.plot.throughput"))
     figure.autofmt_xdate()
     return figure
 
 
-def annotator_plot(figures: dict) -> Figure | None:
+def annotator_plot(figures: dict, locale: str = DEFAULT_LOCALE) -> Figure | None:
     """Answers per annotator, and their agreement with the consensus and gold score."""
     people = [p for p in figures["per_annotator"] if p["answers"] or p["gold_answers"]]
     if not people:
@@ -84,27 +101,33 @@ def annotator_plot(figures: dict) -> Figure | None:
     counts.barh(positions, [p["answers"] for p in people], color=BAR)
     counts.set_yticks(list(positions), names)
     counts.invert_yaxis()
-    counts.set_xlabel("answers")
+    _numbers(counts.xaxis, locale)
+    counts.set_xlabel(translate(locale, "dashboard.col.answers"))
     agreement = [p["agreement_with_consensus"] for p in people]
     quality.barh(
         positions,
         [a if a is not None else 0 for a in agreement],
         color="#7e57c2",
-        label="agreement with consensus",
+        label=translate(locale, "dashboard.plot.agreement"),
     )
     gold = [(i, p["gold_score"]) for i, p in enumerate(people) if p["gold_score"] is not None]
     if gold:
         quality.scatter(
-            [g for _, g in gold], [i for i, _ in gold], color="#d84315", zorder=3, label="gold"
+            [g for _, g in gold],
+            [i for i, _ in gold],
+            color="#d84315",
+            zorder=3,
+            label=translate(locale, "dashboard.plot.gold"),
         )
     quality.set_xlim(0, 1)
-    quality.set_xlabel("share (0–1)")
+    _numbers(quality.xaxis, locale)
+    quality.set_xlabel(translate(locale, "dashboard.plot.share"))
     quality.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small")
     figure.tight_layout()
     return figure
 
 
-def agreement_plot(figures: dict) -> Figure | None:
+def agreement_plot(figures: dict, locale: str = DEFAULT_LOCALE) -> Figure | None:
     measured = [
         (q, found) for q, found in figures["agreement"].items() if found["value"] is not None
     ]
@@ -114,17 +137,17 @@ def agreement_plot(figures: dict) -> Figure | None:
     axes = figure.subplots()
     values = [found["value"] for _, found in measured]
     axes.barh(range(len(measured)), values, color=[BAR if v >= 0 else "#c62828" for v in values])
-    axes.set_yticks(
-        range(len(measured)), [f"{plain_text(q)} ({found['level']})" for q, found in measured]
-    )
+    labels = [f"{plain_text(q)} ({word(locale, 'measure_level', f['level'])})" for q, f in measured]
+    axes.set_yticks(range(len(measured)), labels)
     axes.invert_yaxis()
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set_xlim(min(-0.1, min(values) - 0.05), 1)
-    axes.set_xlabel("Krippendorff's alpha")
+    _numbers(axes.xaxis, locale)
+    axes.set_xlabel(translate(locale, "dashboard.plot.alpha"))
     return figure
 
 
-def distribution_plot(figures: dict, question: str) -> Figure | None:
+def distribution_plot(figures: dict, question: str, locale: str = DEFAULT_LOCALE) -> Figure | None:
     counts = figures["distributions"].get(question) or []
     if not counts:
         return None
@@ -133,12 +156,13 @@ def distribution_plot(figures: dict, question: str) -> Figure | None:
     axes.barh(range(len(counts)), [n for _, n in counts], color=BAR)
     axes.set_yticks(range(len(counts)), [plain_text(value) for value, _ in counts])
     axes.invert_yaxis()
-    axes.set_xlabel("answers")
+    _numbers(axes.xaxis, locale)
+    axes.set_xlabel(translate(locale, "dashboard.col.answers"))
     axes.set_title(plain_text(question))
     return figure
 
 
-def leaderboard_plot(figures: dict) -> Figure | None:
+def leaderboard_plot(figures: dict, locale: str = DEFAULT_LOCALE) -> Figure | None:
     board = figures.get("leaderboard") or {}
     models = board.get("models") or []
     if not models:
@@ -151,5 +175,6 @@ def leaderboard_plot(figures: dict) -> Figure | None:
     axes.errorbar(ratings, range(len(models)), xerr=[below, above], fmt="o", color=BAR, capsize=4)
     axes.set_yticks(range(len(models)), [plain_text(m["model"]) for m in models])
     axes.invert_yaxis()
-    axes.set_xlabel("Bradley–Terry rating (95 % bootstrap interval)")
+    _numbers(axes.xaxis, locale)
+    axes.set_xlabel(translate(locale, "dashboard.plot.rating"))
     return figure

@@ -13,6 +13,10 @@ Every result writes an annotator_events row ("exam"), and each change a "level"/
 Which exams an annotator may take: level <= theirs + 1, a language they have (or any), not yet
 passed (a retry annotator may retake the exam of their level), attempts left (`max_attempts`,
 counted since they were sent to retry when they are).
+
+What a person reads (why an exam is not open, a refusal, a history reason) is a Message
+(labelkit.i18n): `why_not` comes in the `locale` asked for (English by default), ExamError
+carries its Message for the page to say in the annotator's language.
 """
 
 from __future__ import annotations
@@ -26,12 +30,17 @@ from labelkit.errors import LabelkitError
 from labelkit.gold import history
 from labelkit.gold.scoring import score_answer
 from labelkit.gold.settings import ExamSettings, QualitySettings
+from labelkit.i18n import DEFAULT_LOCALE, Message, say
 from labelkit.store.tables import annotators, exam_answers, exam_attempts, gold, items
 from labelkit.team.assignment import ready
 
 
 class ExamError(LabelkitError):
-    """An exam that does not exist, may not be taken now, or an answer to something else."""
+    """An exam that does not exist, may not be taken now, or an answer to something else.
+    Raised with a Message (`exam.error.*`), so the page says it in the annotator's language."""
+
+    def __init__(self, key: str, **values):
+        super().__init__(Message(f"exam.error.{key}", values))
 
 
 @dataclass
@@ -66,7 +75,7 @@ def exam_items(conn: sa.Connection, name: str) -> list[int]:
     return list(conn.execute(query).scalars())
 
 
-def available(project, annotator_id: int) -> list[dict]:
+def available(project, annotator_id: int, locale: str = DEFAULT_LOCALE) -> list[dict]:
     """The exams this annotator may take now, with their figures (see the module)."""
     settings: QualitySettings = project.quality_settings
     if not settings.exams:
@@ -76,21 +85,33 @@ def available(project, annotator_id: int) -> list[dict]:
         if who.status not in ("active", "retry"):
             return []
         return [
-            info
+            _said(info, locale)
             for exam in sorted(settings.exams.values(), key=lambda e: (e.level, e.name))
             if (info := _info(conn, exam, who))["available"]
         ]
 
 
-def describe(project, annotator_id: int) -> list[dict]:
-    """Every configured exam with this annotator's figures and whether they may take it."""
+def describe(project, annotator_id: int, locale: str = DEFAULT_LOCALE) -> list[dict]:
+    """Every configured exam with this annotator's figures and whether they may take it
+    (`why_not`: why not, in `locale`)."""
     settings: QualitySettings = project.quality_settings
     with project.store.reading() as conn:
         who = _who(conn, annotator_id)
         return [
-            _info(conn, exam, who)
+            _said(_info(conn, exam, who), locale)
             for exam in sorted(settings.exams.values(), key=lambda e: (e.level, e.name))
         ]
+
+
+def why_not(project, annotator_id: int, name: str) -> Message | None:
+    """Why this annotator may not take exam `name` now (a Message); None when they may."""
+    exam = project.quality_settings.exams[name]
+    with project.store.reading() as conn:
+        return _info(conn, exam, _who(conn, annotator_id))["why_not"]
+
+
+def _said(info: dict, locale: str) -> dict:
+    return info | {"why_not": info["why_not"] and say(info["why_not"], locale)}
 
 
 def _who(conn: sa.Connection, annotator_id: int):
@@ -100,11 +121,12 @@ def _who(conn: sa.Connection, annotator_id: int):
         ).where(annotators.c.id == annotator_id)
     ).first()
     if who is None:
-        raise ExamError(f"unknown annotator id {annotator_id}")
+        raise ExamError("unknown_annotator", id=annotator_id)
     return who
 
 
 def _info(conn: sa.Connection, exam: ExamSettings, who) -> dict:
+    """The exam's figures for `who`; `why_not` is a Message (or None when open)."""
     attempts = conn.execute(
         sa.select(exam_attempts)
         .where(exam_attempts.c.annotator_id == who.id, exam_attempts.c.exam == exam.name)
@@ -124,15 +146,15 @@ def _info(conn: sa.Connection, exam: ExamSettings, who) -> dict:
     language_ok = exam.language is None or who.languages is None or exam.language in who.languages
     reason = None
     if n_items == 0:
-        reason = "this exam has no items yet"
+        reason = Message.of("exam.why_not.no_items")
     elif exam.level > who.level + 1:
-        reason = f"first reach level {exam.level - 1}"
+        reason = Message.of("exam.why_not.level", level=exam.level - 1)
     elif not language_ok:
-        reason = f"this exam is for annotators working in {exam.language}"
+        reason = Message.of("exam.why_not.language", language=exam.language)
     elif passed and not retaking:
-        reason = "already passed"
+        reason = Message.of("exam.why_not.passed")
     elif left == 0:
-        reason = "no attempts left"
+        reason = Message.of("exam.why_not.no_attempts")
     finished = [a for a in attempts if a.finished_at is not None]
     return {
         "name": exam.name,
@@ -159,13 +181,15 @@ def start(project, annotator_id: int, name: str) -> ExamRun:
     taken now (the message says why)."""
     exam = project.quality_settings.exams.get(name)
     if exam is None:
-        known = ", ".join(sorted(project.quality_settings.exams)) or "none configured"
-        raise ExamError(f"unknown exam {name!r} (exams: {known})")
+        known = ", ".join(sorted(project.quality_settings.exams))
+        raise ExamError(
+            "unknown", name=name, known=known or Message.of("exam.error.none_configured")
+        )
     store = project.store
     with store.writing() as conn:
         who = _who(conn, annotator_id)
         if who.status not in ("active", "retry"):
-            raise ExamError("a suspended annotator cannot take exams")
+            raise ExamError("suspended")
         open_attempt = conn.execute(
             sa.select(exam_attempts.c.id)
             .where(
@@ -179,7 +203,7 @@ def start(project, annotator_id: int, name: str) -> ExamRun:
         if open_attempt is None:
             info = _info(conn, exam, who)
             if not info["available"]:
-                raise ExamError(f"the exam {name!r} cannot be taken now: {info['why_not']}")
+                raise ExamError("not_now", name=name, why=info["why_not"])
             open_attempt = conn.execute(
                 exam_attempts.insert()
                 .values(exam=name, annotator_id=annotator_id, started_at=_epoch())
@@ -213,7 +237,7 @@ def answer(project, run: ExamRun, item_id: int, value: dict, duration_ms: int | 
     training exam and None for a real one; result is the attempt's result once every item is
     answered (see `finish`), else None. Answering an item twice keeps the first answer."""
     if item_id not in run.item_ids:
-        raise ExamError("this item is not part of the exam attempt")
+        raise ExamError("not_in_attempt")
     item = project.store.item(item_id)
     value = project.schema.validate_answer(value, item.data)
     store = project.store
@@ -222,7 +246,7 @@ def answer(project, run: ExamRun, item_id: int, value: dict, duration_ms: int | 
             sa.select(exam_attempts.c.finished_at).where(exam_attempts.c.id == run.attempt_id)
         ).first()
         if attempt is None or attempt.finished_at is not None:
-            raise ExamError("this exam attempt is already finished")
+            raise ExamError("finished")
         row = conn.execute(
             sa.select(gold.c.answer, gold.c.explanation).where(gold.c.item_id == item_id)
         ).first()
@@ -275,24 +299,19 @@ def _finish(conn: sa.Connection, store, run: ExamRun) -> dict:
     ).rowcount
     who = _who(conn, run.annotator_id)
     if closed:
-        said = f"the exam {exam.name!r} with {score:.2f} ({exam.pass_rate:.2f} needed)"
-        history.record(
-            conn,
-            run.annotator_id,
-            "exam",
-            f"{'passed' if passed else 'failed'} {said}",
-            old=exam.name,
-            new="passed" if passed else "failed",
-        )
+
+        def said(case: str, **values) -> Message:
+            key = f"history.reason.exam_{case}"
+            return Message.of(key, exam=exam.name, score=score, pass_rate=exam.pass_rate, **values)
+
+        outcome = "passed" if passed else "failed"
+        history.record(conn, run.annotator_id, "exam", said(outcome), old=exam.name, new=outcome)
         if passed:
             if exam.level > who.level:
-                history.change(
-                    conn, run.annotator_id, f"passed {said}: level {exam.level}", level=exam.level
-                )
+                reason = said("level", level=exam.level)
+                history.change(conn, run.annotator_id, reason, level=exam.level)
             if who.status == "retry":
-                history.change(
-                    conn, run.annotator_id, f"passed {said}: work is back", status="active"
-                )
+                history.change(conn, run.annotator_id, said("work_back"), status="active")
         who = _who(conn, run.annotator_id)
     left = None
     if exam.max_attempts is not None:

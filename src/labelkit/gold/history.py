@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from labelkit.i18n import DEFAULT_LOCALE, Message
 from labelkit.store.tables import annotator_events, annotators
 
 KINDS = ("level", "status", "exam", "warning")
@@ -29,13 +30,14 @@ def record(
     conn: sa.Connection,
     annotator_id: int,
     kind: str,
-    reason: str,
+    reason: str | Message,
     *,
     old=None,
     new=None,
     actor: str = SYSTEM,
 ) -> None:
-    """Write one event (in the caller's transaction)."""
+    """Write one event (in the caller's transaction). `reason`: a Message (the rules' own
+    reasons, said later in each reader's language) or a person's words (kept as written)."""
     if kind not in KINDS:
         raise ValueError(f"event kind {kind!r} is not one of {KINDS}")
     conn.execute(
@@ -44,7 +46,8 @@ def record(
             kind=kind,
             old=None if old is None else str(old)[:64],
             new=None if new is None else str(new)[:64],
-            reason=reason,
+            reason=str(reason),
+            reason_message=reason.to_json() if isinstance(reason, Message) else None,
             actor=(actor or SYSTEM)[:200],
             created_at=now(),
         )
@@ -54,7 +57,7 @@ def record(
 def change(
     conn: sa.Connection,
     annotator_id: int,
-    reason: str,
+    reason: str | Message,
     *,
     level: int | None = None,
     status: str | None = None,
@@ -100,8 +103,11 @@ def last_event(conn: sa.Connection, annotator_id: int, kinds=KINDS):
     ).first()
 
 
-def events(store, annotator_id: int, limit: int | None = None) -> list[dict]:
-    """The annotator's history, newest first: kind, old, new, reason, actor, at (ISO UTC)."""
+def events(
+    store, annotator_id: int, limit: int | None = None, locale: str = DEFAULT_LOCALE
+) -> list[dict]:
+    """The annotator's history, newest first: kind, old, new, reason (in `locale` when the
+    rules wrote it; a person's words as written), actor, at (ISO UTC)."""
     query = (
         sa.select(annotator_events)
         .where(annotator_events.c.annotator_id == annotator_id)
@@ -116,12 +122,17 @@ def events(store, annotator_id: int, limit: int | None = None) -> list[dict]:
             "kind": row.kind,
             "old": row.old,
             "new": row.new,
-            "reason": row.reason,
+            "reason": _reason(row, locale),
             "actor": row.actor,
             "at": _iso(row.created_at),
         }
         for row in rows
     ]
+
+
+def _reason(row, locale: str) -> str:
+    message = Message.from_json(row.reason_message)
+    return row.reason if message is None else message.text(locale)
 
 
 def as_utc(moment: datetime) -> datetime:

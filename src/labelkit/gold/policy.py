@@ -13,7 +13,8 @@ recent unflagged answers) gets an answer_flags row "fast"; `fast.suspend_after` 
 their last `fast.window` answers suspends them.
 Rejected work: once `rejections.min_reviewed` of their answers are reviewed since they were last
 resumed, more than `rejections.max_rate` rejected suspends them (`apply_review_rules`).
-Every change writes an annotator_events row whose reason says why, in numbers.
+Every change writes an annotator_events row whose reason says why, in numbers: a Message
+(`history.reason.*` keys), so each reader sees it in their language.
 
 Who is moved: annotator accounts (role "annotator" with an access link: the team). The local
 user of a notebook, names without an account and reviewers or admins get gold scores and
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 
 from labelkit.gold import history
 from labelkit.gold.settings import ExamSettings, FastSettings, QualitySettings, quality_settings
+from labelkit.i18n import Message
 from labelkit.store.tables import (
     annotations,
     annotator_events,
@@ -96,40 +98,33 @@ def after_gold_score(
     if len(scores) < settings.min_count:
         return
     accuracy = sum(scores) / len(scores)
-    said = f"gold accuracy {accuracy:.2f} over the last {len(scores)} gold answers"
+
+    def said(case: str, limit: float, **values) -> Message:
+        key = f"history.reason.gold_{case}"
+        return Message.of(key, accuracy=accuracy, n=len(scores), limit=limit, **values)
+
     if accuracy < settings.suspend_below:
-        history.change(
-            conn,
-            annotator_id,
-            f"{said} is under {settings.suspend_below:.2f}",
-            status="suspended",
-        )
+        reason = said("suspended", settings.suspend_below)
+        history.change(conn, annotator_id, reason, status="suspended")
     elif accuracy < settings.retry_below:
         exam = exam_for(settings, who.level, who.languages)
-        reason = f"{said} is under {settings.retry_below:.2f}"
         if exam is not None:
-            reason += f": pass the exam {exam.name!r} again to get work back"
+            reason = said("retry", settings.retry_below, exam=exam.name)
             history.change(conn, annotator_id, reason, status="retry")
         else:
-            reason += f" (no retry exam is set for level {who.level})"
+            reason = said("warning", settings.retry_below, level=who.level)
             history.record(conn, annotator_id, "warning", reason)
     elif accuracy >= settings.promote_at and len(scores) >= settings.promotion_count:
         if top_level() <= who.level:
             return  # nothing harder to unlock
         level = who.level + 1
         exam = exam_for(settings, level, who.languages)
-        reached = f"{said} reached {settings.promote_at:.2f}"
         if exam is None:
-            history.change(conn, annotator_id, f"{reached}: promoted to level {level}", level=level)
+            reason = said("promoted", settings.promote_at, level=level)
+            history.change(conn, annotator_id, reason, level=level)
         elif not _offered(conn, annotator_id, exam.name, since):
-            history.record(
-                conn,
-                annotator_id,
-                "exam",
-                f"{reached}: take the exam {exam.name!r} to reach level {level}",
-                old=exam.name,
-                new="offered",
-            )
+            reason = said("exam_offered", settings.promote_at, exam=exam.name, level=level)
+            history.record(conn, annotator_id, "exam", reason, old=exam.name, new="offered")
 
 
 def _offered(conn: sa.Connection, annotator_id: int, exam: str, since) -> bool:
@@ -239,8 +234,13 @@ class SpeedCheck:
         history.change(
             conn,
             annotator_id,
-            f"{len(flagged)} of the last {answered} answers were faster than "
-            f"{fast.ratio:.0%} of the usual time ({median / 1000:.1f} s)",
+            Message.of(
+                "history.reason.fast",
+                flagged=len(flagged),
+                answered=answered,
+                ratio=fast.ratio,
+                seconds=median / 1000,
+            ),
             status="suspended",
         )
 
@@ -287,8 +287,13 @@ def apply_review_rules(target, annotator_id: int) -> dict | None:
             history.change(
                 conn,
                 annotator_id,
-                f"{rejected} of {reviewed} reviewed answers were rejected "
-                f"({rejected / reviewed:.0%}), over {rule.max_rate:.0%}",
+                Message.of(
+                    "history.reason.rejected",
+                    rejected=rejected,
+                    reviewed=reviewed,
+                    rate=rejected / reviewed,
+                    max_rate=rule.max_rate,
+                ),
                 status="suspended",
             )
     return {"reviewed": reviewed, "rejected": rejected, "suspended": suspend}

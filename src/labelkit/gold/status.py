@@ -4,6 +4,9 @@ what the next level requires, the exams open to them, and their history.
 Shown to the annotator (`for_annotator=True`), the gold figures leave out their newest
 `HIDDEN_NEWEST` answers: a figure that moved right after an answer would tell them that item was
 gold. The lead sees the figures the rules use.
+
+The sentences (what the next level requires, history reasons, why an exam is not open) come in
+the `locale` asked for: the annotator's in their app, English for the lead and the CLI.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ import sqlalchemy as sa
 from labelkit.gold import exams, history
 from labelkit.gold.control import QualityControl
 from labelkit.gold.policy import exam_for, recent_gold_scores
+from labelkit.i18n import DEFAULT_LOCALE, Message
 from labelkit.store.tables import annotations, answer_flags
 
 HIDDEN_NEWEST = 10
 HISTORY_EVENTS = 10
 
 
-def annotator_status(project, name: str, *, for_annotator: bool = False) -> dict:
+def annotator_status(
+    project, name: str, *, for_annotator: bool = False, locale: str = DEFAULT_LOCALE
+) -> dict:
     """The standing of annotator `name` (AccountError when unknown); see the module."""
     account = project.annotators.get(name)
     settings = project.quality_settings
@@ -35,7 +41,8 @@ def annotator_status(project, name: str, *, for_annotator: bool = False) -> dict
             .where(answer_flags.c.annotator_id == account.id, answer_flags.c.kind == "fast")
         ).scalar_one()
     accuracy = sum(scores) / len(scores) if scores else None
-    open_exams = exams.available(project, account.id)
+    open_exams = exams.available(project, account.id, locale)
+    level, requires = _next_level(project, account, accuracy, len(scores), top, open_exams)
     figures = {
         "name": account.name,
         "role": account.role,
@@ -47,9 +54,9 @@ def annotator_status(project, name: str, *, for_annotator: bool = False) -> dict
             "window": settings.window,
             "min_count": settings.min_count,
         },
-        "next_level": _next_level(project, account, accuracy, len(scores), top, open_exams),
+        "next_level": {"level": level, "requires": requires.text(locale)},
         "exams": open_exams,
-        "history": history.events(project.store, account.id, limit=HISTORY_EVENTS),
+        "history": history.events(project.store, account.id, HISTORY_EVENTS, locale),
     }
     if not for_annotator:
         figures["fast_flags"] = fast
@@ -69,39 +76,31 @@ def _hidden_from(conn: sa.Connection, annotator_id: int) -> int:
     return found or 0
 
 
-def _next_level(project, account, accuracy, count: int, top: int, open_exams) -> dict:
+def _next_level(project, account, accuracy, count: int, top: int, open_exams):
+    """(the next level or None, what it requires as a Message)."""
     settings = project.quality_settings
     level = account.level + 1
     if account.status == "suspended":
-        return {"level": None, "requires": "Access is suspended: the project lead can resume it."}
+        return None, Message.of("gold.requires.suspended")
     if account.status == "retry":
         exam = exam_for(settings, account.level, account.languages)
-        name = exam.name if exam else "of your level"
-        rate = f" ({exam.pass_rate:.0%} needed)" if exam else ""
-        return {
-            "level": account.level,
-            "requires": f"Pass the exam {name!r} again{rate} to get work back.",
-        }
+        if exam is None:
+            return account.level, Message.of("gold.requires.retry_no_exam")
+        return account.level, Message.of(
+            "gold.requires.retry", exam=exam.name, pass_rate=exam.pass_rate
+        )
     if top <= account.level:
-        return {"level": None, "requires": f"Level {account.level} is this project's highest."}
+        return None, Message.of("gold.requires.top", level=account.level)
     exam = exam_for(settings, level, account.languages)
     if exam is not None:
-        needed = f"{exam.pass_rate:.0%} needed"
-        sentence = f"Pass the exam {exam.name!r} ({needed}) to reach level {level}."
+        said = {"exam": exam.name, "pass_rate": exam.pass_rate, "level": level}
+        why = None
         if not any(e["name"] == exam.name for e in open_exams):
-            info = next(
-                (e for e in exams.describe(project, account.id) if e["name"] == exam.name), None
-            )
-            if info and info["why_not"]:
-                sentence += f" Not open now: {info['why_not']}."
-        return {"level": level, "requires": sentence}
-    needed = settings.promotion_count
-    sentence = (
-        f"A gold accuracy of at least {settings.promote_at:.0%} over {needed} gold answers "
-        f"reaches level {level}"
-    )
+            why = exams.why_not(project, account.id, exam.name)
+        if why is not None:
+            return level, Message.of("gold.requires.exam_closed", why=why, **said)
+        return level, Message.of("gold.requires.exam", **said)
+    said = {"promote_at": settings.promote_at, "n": settings.promotion_count, "level": level}
     if accuracy is None:
-        sentence += " (no gold answers counted yet)."
-    else:
-        sentence += f" (now {accuracy:.0%} over {count})."
-    return {"level": level, "requires": sentence}
+        return level, Message.of("gold.requires.accuracy_none", **said)
+    return level, Message.of("gold.requires.accuracy", accuracy=accuracy, count=count, **said)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from labelkit.errors import LabelkitError
+from labelkit.i18n import Message
 from labelkit.quality.preference import comparisons, leaderboard, win_rates
 from labelkit.quality.tidy import item_metadata, project_answers, question_table
 from labelkit.quality.translation import systems_of, translation_scores
@@ -32,10 +33,7 @@ def model_leaderboard(project, question: str | None = None, rounds: int = 200, s
     """(leaderboard, win-rate matrix) of the models compared in a preference question."""
     data = preference_comparisons(project, question)
     if data.empty:
-        raise LabelkitError(
-            "no comparison names its models: give items metadata "
-            '{"models": {"response_a": "model-x", "response_b": "model-y"}} (or model_a / model_b)'
-        )
+        raise LabelkitError(Message.of("leaderboard.no_models"))
     return leaderboard(data, rounds=rounds, seed=seed), win_rates(data)
 
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from labelkit.errors import LabelkitError
+from labelkit.i18n import Message
 from labelkit.store.store import is_latest_version, latest_versions, newest_verdict
 from labelkit.store.tables import (
     REVIEW_VERDICTS,
@@ -64,7 +65,9 @@ MAX_COMMENT_CHARS = 2_000
 
 
 class ReviewError(LabelkitError):
-    """A review request that cannot be done: own answer, unknown answer, missing comment..."""
+    """A review request that cannot be done: own answer, unknown answer, missing comment...
+    Raised with a Message (review.error.*), so the review app says it in the reviewer's
+    language; str() is English."""
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,11 @@ class Reviews:
         """The answers to review, in order (see the module doc for the modes). `reviewer`'s
         own answers are left out; `annotator` is required by (and only for) mode annotator."""
         if mode not in MODES:
-            raise ReviewError(f"unknown review mode {mode!r}; modes: {', '.join(MODES)}")
+            raise ReviewError(
+                Message.of("review.error.unknown_mode", mode=repr(mode), modes=", ".join(MODES))
+            )
         if (mode == "annotator") != (annotator is not None):
-            raise ReviewError("mode 'annotator' needs annotator=NAME (and only it takes one)")
+            raise ReviewError(Message.of("review.error.annotator_mode"))
         query = _unreviewed_query()
         if reviewer is not None:
             query = query.where(annotators.c.name != reviewer)
@@ -184,7 +189,7 @@ class Reviews:
         with self.store.reading() as conn:
             row = conn.execute(query).first()
         if row is None:
-            raise ReviewError(f"unknown answer {annotation_id}")
+            raise ReviewError(Message.of("review.error.unknown_answer", id=annotation_id))
         return dict(row._mapping)
 
     def item_answers(self, item_id: int) -> list[dict]:
@@ -219,17 +224,16 @@ class Reviews:
         their own answers; only submitted answers are reviewed."""
         verdict = VERDICTS.get(verdict)  # type: ignore[assignment]
         if verdict not in REVIEW_VERDICTS:
-            raise ReviewError("a verdict is 'accepted' or 'rejected'")
+            raise ReviewError(Message.of("review.error.verdict"))
         comment = _comment(comment)
         if verdict == "rejected" and not comment:
-            raise ReviewError("say why the answer is rejected (a comment)")
+            raise ReviewError(Message.of("review.error.say_why"))
         target = self.answer(annotation_id)
         if target["annotator"] == reviewer:
-            raise ReviewError("reviewers never review their own answers")
+            raise ReviewError(Message.of("review.error.own_answer"))
         if target["status"] != "submitted":
-            raise ReviewError(
-                f"only submitted answers are reviewed (this one is {target['status']})"
-            )
+            status = Message.of(f"review.status.{target['status']}")
+            raise ReviewError(Message.of("review.error.not_submitted", status=status))
         reviewer_id = self.store.annotator_id(reviewer)
         with self.store.writing() as conn:
             review_id = conn.execute(
@@ -341,7 +345,7 @@ class Reviews:
         with self.store.reading() as conn:
             found = conn.execute(sa.select(annotators.c.id).where(annotators.c.name == name))
             if found.first() is None:
-                raise ReviewError(f"unknown annotator {name!r}")
+                raise ReviewError(Message.of("review.error.unknown_annotator", name=repr(name)))
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -407,7 +411,7 @@ def _comment(comment) -> str | None:
     if comment is None:
         return None
     if not isinstance(comment, str):
-        raise ReviewError("a comment is text")
+        raise ReviewError(Message.of("review.error.comment_text"))
     return comment.strip()[:MAX_COMMENT_CHARS] or None
 
 

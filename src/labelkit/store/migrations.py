@@ -80,7 +80,36 @@ def _v5_to_v6(conn: sa.Connection) -> None:
     tables.majority_agreements.create(conn)
 
 
-STEPS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6}  # from -> step
+def _v6_to_v7(conn: sa.Connection) -> None:
+    """v7: history reasons in the annotator's language (annotator_events.reason_message), the
+    exposures to sensitive items (filled from the answers so far) and an index for an
+    annotator's recent answers."""
+    add = conn.exec_driver_sql
+    # A store that came up from v4 made annotator_events from today's tables.py: has it already.
+    have = {c["name"] for c in sa.inspect(conn).get_columns("annotator_events")}
+    if "reason_message" not in have:
+        add("ALTER TABLE annotator_events ADD COLUMN reason_message TEXT")
+    add(
+        "CREATE INDEX IF NOT EXISTS ix_annotations_annotator_created"
+        " ON annotations (annotator_id, created_at)"
+    )
+    tables.exposures.create(conn)
+    add(
+        "INSERT INTO exposures (annotator_id, item_id, created_at)"
+        " SELECT a.annotator_id, a.item_id, min(a.created_at) FROM annotations a"
+        f" JOIN items i ON i.id = a.item_id WHERE i.sensitive = {_true(conn)}"
+        " GROUP BY a.annotator_id, a.item_id"
+    )
+
+
+STEPS = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+    5: _v5_to_v6,
+    6: _v6_to_v7,
+}  # from -> step
 
 
 def stored_version(conn: sa.Connection) -> int | None:

@@ -106,6 +106,9 @@ class Store:
         self.engine = make_engine(url)
         self.clock = time.time  # leases are in epoch seconds; tests put in a fake clock
         self.wellbeing = None  # the project's wellbeing.Limits: exposure to sensitive items
+        # annotator id -> the exposure limit found when their next item was chosen (None: none
+        # reached). The session takes it from here instead of counting a second time.
+        self.exposure_found: dict[int, str | None] = {}
         # The project's gold.control.QualityControl: honeypots, gold scores, speed checks,
         # run inside the submit transaction (see _submit). None: a bare store.
         self.quality = None
@@ -216,8 +219,17 @@ class Store:
             return self._acquire(conn, annotator_id, rules)
 
     def _acquire(self, conn: sa.Connection, annotator_id: int, rules) -> Item | None:
+        blocked = None
+        if self.wellbeing is not None and self.wellbeing.active:
+            blocked = self.wellbeing.blocked(conn, annotator_id)  # sees this transaction's answer
+            self.exposure_found[annotator_id] = blocked
         found = assignment.acquire(
-            conn, annotator_id, rules, self.clock(), _ITEM_COLUMNS, limits=self.wellbeing
+            conn,
+            annotator_id,
+            rules,
+            self.clock(),
+            _ITEM_COLUMNS,
+            no_sensitive=blocked is not None,
         )
         if found is None:
             return None
@@ -392,6 +404,8 @@ class Store:
         new_id = conn.execute(_INSERT_ANNOTATION, values | {"client_key": client_key}).scalar_one()
         if status == "submitted" and state.submitted == 0:  # a new annotator for this item
             conn.execute(_COUNT_ANSWER, {"item_id": item_id})
+        if state.sensitive and state.version is None:  # shown a sensitive item: exposure
+            conn.execute(EXPOSED, {"item_id": item_id, "annotator_id": annotator_id})
         annotation = Annotation(
             new_id, item_id, annotator_id, version, status, answer, client_key, created=True
         )
@@ -420,6 +434,12 @@ class Store:
 
     def annotation_rows(self, current_only: bool = False) -> Iterator[dict]:
         """Every annotation with its item key and annotator name, oldest first (streamed)."""
+        for chunk in self.annotation_chunks(current_only):
+            yield from (dict(zip(ANNOTATION_COLUMNS, row, strict=True)) for row in chunk)
+
+    def annotation_chunks(self, current_only: bool = False) -> Iterator[list[tuple]]:
+        """annotation_rows' rows as plain tuples (ANNOTATION_COLUMNS), a few thousand at a
+        time: what a table is built from without a dict or a Row object per row."""
         latest = latest_versions()
         query = (
             sa.select(
@@ -443,8 +463,9 @@ class Store:
         if current_only:
             query = query.where(latest.c.version.is_not(None))
         with self.reading() as conn:
-            for row in conn.execution_options(stream_results=True, yield_per=5000).execute(query):
-                yield dict(row._mapping)
+            result = conn.execution_options(stream_results=True, yield_per=5000).execute(query)
+            for chunk in result.partitions():
+                yield [tuple(row) for row in chunk]
 
     def answered_items(self, annotator_id: int, limit: int = 500) -> list[int]:
         """Items this annotator touched, in the order first touched (the newest `limit`)."""
@@ -565,6 +586,21 @@ class Store:
         }
 
 
+# The columns of annotation_rows / annotation_chunks, in order.
+ANNOTATION_COLUMNS = (
+    "id",
+    "item",
+    "item_id",
+    "annotator",
+    "version",
+    "status",
+    "answer",
+    "comment",
+    "duration_ms",
+    "created_at",
+    "current",
+)
+
 _ITEM_COLUMNS = (
     items.c.id,
     items.c.key,
@@ -615,12 +651,22 @@ def _submit_state_query():
         .scalar_subquery()
     )
     return sa.select(
-        items.c.id, items.c.gold, version.label("version"), submitted.label("submitted")
+        items.c.id,
+        items.c.gold,
+        items.c.sensitive,
+        version.label("version"),
+        submitted.label("submitted"),
     ).where(items.c.id == sa.bindparam("item_id"))
 
 
 _SUBMIT_STATE = _submit_state_query()
 _INSERT_ANNOTATION = annotations.insert().returning(annotations.c.id)
+# Both databases take ON CONFLICT: an item flagged sensitive at the same moment (which records
+# everyone who had acted on it) must not fail the answer.
+EXPOSED = sa.text(
+    "INSERT INTO exposures (annotator_id, item_id) VALUES (:annotator_id, :item_id)"
+    " ON CONFLICT DO NOTHING"
+)
 _COUNT_ANSWER = (
     items.update()
     .where(items.c.id == sa.bindparam("item_id"))

@@ -12,7 +12,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 6  # bump with a step in migrations.py
+SCHEMA_VERSION = 7  # bump with a step in migrations.py
 
 
 class JSONText(TypeDecorator):
@@ -122,7 +122,10 @@ annotator_events = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),  # level | status | exam | warning
     sa.Column("old", sa.String(64)),
     sa.Column("new", sa.String(64)),
-    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),  # in English (logs, the CLI, old stores)
+    # The reason as a catalogue key and values (labelkit.i18n.Message), so the annotator reads it
+    # in their language; NULL for a lead's own words, shown as written.
+    sa.Column("reason_message", JSONText),
     sa.Column("actor", sa.String(200), nullable=False, server_default="system"),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
     sa.Index("ix_annotator_events_annotator", "annotator_id", "id"),
@@ -184,6 +187,8 @@ annotations = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
     sa.UniqueConstraint("item_id", "annotator_id", "version", name="uq_annotation_version"),
     sa.Index("ix_annotations_annotator_item", "annotator_id", "item_id"),
+    # An annotator's recent answers (exposure limits' sliding windows, the day panel): a range.
+    sa.Index("ix_annotations_annotator_created", "annotator_id", "created_at"),
 )
 
 
@@ -239,6 +244,19 @@ resolutions = sa.Table(
     sa.Column("comment", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
     sa.Index("ix_resolutions_item", "item_id"),
+)
+
+# The sensitive items each annotator was shown, and when they first acted on one: the exposure
+# limits' sliding windows count these few rows, not all of the annotator's answers
+# (labelkit.wellbeing). Written with the first answer to a sensitive item, and for everyone who
+# had acted on an item when it is flagged sensitive later.
+exposures = sa.Table(
+    "exposures",
+    metadata,
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now()),
+    sa.Index("ix_exposures_annotator_created", "annotator_id", "created_at"),
 )
 
 # Dynamic overlap (team/overlap.py): when an item settles with a strict majority on the deciding

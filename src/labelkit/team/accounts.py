@@ -24,6 +24,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from labelkit.errors import LabelkitError
+from labelkit.i18n import Message
 from labelkit.store.tables import annotations, annotators
 
 ROLES = ("annotator", "reviewer", "admin")
@@ -214,15 +215,19 @@ class Accounts:
                 sa.select(sa.func.count()).where(annotations.c.annotator_id == account.id)
             ).scalar_one()
 
-    def suspend(self, name: str, *, reason: str | None = None, actor: str | None = None) -> Account:
+    def suspend(
+        self, name: str, *, reason: str | Message | None = None, actor: str | None = None
+    ) -> Account:
         """Stop the annotator: their link shows a "suspended" page and their next action fails.
         The change goes to their history with `reason` and `actor` (default: you)."""
-        reason = reason or "suspended by the project lead"
+        reason = reason or Message.of("history.reason.lead_suspended")
         return self._set(name, status="suspended", reason=reason, actor=actor)
 
-    def resume(self, name: str, *, reason: str | None = None, actor: str | None = None) -> Account:
+    def resume(
+        self, name: str, *, reason: str | Message | None = None, actor: str | None = None
+    ) -> Account:
         """Let the annotator work again (also out of "retry"); recorded in their history."""
-        reason = reason or "resumed by the project lead"
+        reason = reason or Message.of("history.reason.lead_resumed")
         return self._set(name, status="active", reason=reason, actor=actor)
 
     def rotate_token(self, name: str) -> str:
@@ -262,7 +267,7 @@ class Accounts:
             values["role"] = check_role(role)
         if level is not None:
             values["level"] = check_level(level)
-            reason = reason or f"level set to {level} by the project lead"
+            reason = reason or Message.of("history.reason.lead_level", level=level)
         if not values:
             return self.get(name)
         return self._set(name, reason=reason, actor=actor, **values)
@@ -283,7 +288,7 @@ class Accounts:
                 mine = annotators.c.id == annotator_id
                 conn.execute(annotators.update().where(mine).values(**values))
             if standing:
-                reason = reason or "changed by the project lead"
+                reason = reason or Message.of("history.reason.lead_changed")
                 actor = actor or getpass.getuser()
                 history.change(conn, annotator_id, reason, actor=actor, **standing)
         return self.get(name)

@@ -244,10 +244,10 @@ def acquire(
     rules: Rules,
     now: float,
     columns: Sequence,
-    limits=None,
+    no_sensitive: bool = False,
 ) -> tuple[sa.Row, float] | None:
     """Lease the next item for this annotator: (the item's `columns`, lease end) or None.
-    `limits`: the project's wellbeing.Limits (exposure to sensitive items), if any."""
+    `no_sensitive`: they reached an exposure limit (labelkit.wellbeing): no sensitive item."""
     who = conn.execute(_WHO, {"me": annotator_id}).first()
     if who is None:
         raise StoreError(f"unknown annotator id {annotator_id}")
@@ -270,7 +270,6 @@ def acquire(
         params["languages"] = [str(code).strip().lower() for code in who.languages]
     opt_outs = list(who.opt_outs or ())
     params |= {f"opt_out_{i}": warning_pattern(c) for i, c in enumerate(opt_outs)}
-    no_sensitive = limits is not None and limits.blocked(conn, annotator_id) is not None
     shape = (len(opt_outs), no_sensitive)
     query = _built(
         ("candidate", columns, any_language, postgres, shape),

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from urllib.parse import parse_qs
 
-from labelkit.i18n import DEFAULT_LOCALE, check_locale, locale_for, translate
+from labelkit.i18n import DEFAULT_LOCALE, check_locale, error_text, locale_for, translate
 from labelkit.team.accounts import AccessDenied, Accounts, hash_token
 
 PROJECT_VARIABLE = "LABELKIT_PROJECT"
@@ -39,7 +39,7 @@ def annotator_app(project_path: str | None = None):
     try:
         annotator, link_hash = resolve_annotator(project, os.environ)
     except AccessDenied as denied:
-        locale = _page_locale(project, denied)
+        locale = page_locale(project, denied)
         project.close()
         return access_page(denied, locale)
     widget = project.label(annotator=annotator)
@@ -79,7 +79,7 @@ def resolve_annotator(project, environ: Mapping[str, str]) -> tuple[str, str | N
     return name, None
 
 
-def _page_locale(project, denied: AccessDenied) -> str:
+def page_locale(project, denied: AccessDenied) -> str:
     """The access page's language: the annotator's when known (suspended), else the project's."""
     try:
         if denied.name:
@@ -95,7 +95,7 @@ def access_page(denied: AccessDenied, locale: str = DEFAULT_LOCALE):
 
     reason = denied.reason if denied.reason in ACCESS_REASONS else None
     title = translate(locale, f"access.{reason}.title" if reason else "access.other.title")
-    text = str(denied)
+    text = error_text(denied, locale)  # a Message in the visitor's language, else as said
     if reason:
         text = translate(locale, f"access.{reason}.text", name=denied.name or "")
     return HTML(

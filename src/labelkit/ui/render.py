@@ -103,7 +103,9 @@ def field_payload(field_type: str, value) -> dict:
 
 
 def _image_payload(value) -> dict:
-    """Images travel as raw bytes (a binary buffer, not base64); URLs only if http(s)."""
+    """Images travel as raw bytes (a binary buffer, not base64); URLs only if http(s).
+    An image that cannot be sent is {"missing": why} with `why` a code the page says in the
+    annotator's language ("not_found", "too_large" with "mb")."""
     if isinstance(value, dict) and "bytes_b64" in value:
         data = base64.b64decode(value["bytes_b64"])
         return {"bytes": data, "mime": _sniff_mime(data)}
@@ -113,10 +115,10 @@ def _image_payload(value) -> dict:
     try:
         size = path.stat().st_size
         if size > MAX_IMAGE_BYTES:
-            return {"missing": f"image too large ({size // 1_000_000} MB)"}
+            return {"missing": "too_large", "mb": size // 1_000_000}
         data = path.read_bytes()
     except OSError:
-        return {"missing": "image file not found"}
+        return {"missing": "not_found"}
     return {"bytes": data, "mime": _sniff_mime(data, path.name)}
 
 
@@ -151,5 +153,6 @@ def item_payload(
         "suggested": suggested,
         "sensitive": bool(item.sensitive),
         "warnings": [str(w) for w in item.warnings or ()],  # content-warning categories
+        "language": item.language,  # the text's language (the page marks it, for screen readers)
         "editing": editing,
     }

@@ -15,20 +15,15 @@ import os
 import secrets
 from dataclasses import dataclass
 
-from labelkit.errors import LabelkitError
-from labelkit.review.queue import MODES, Pending, Reviews, resolved_items
+from labelkit.i18n import Message, catalogue, locale_for, translate
+from labelkit.review.queue import MODES, Pending, ReviewError, Reviews, resolved_items
 from labelkit.team.accounts import AccessDenied, Accounts
 from labelkit.ui.render import field_payload, task_payload
 
 REVIEW_ROLES = ("reviewer", "admin")
 
-NOT_REVIEWER_MESSAGE = (
-    "This page is for reviewers. {name} labels with role {role}, so there is nothing to review "
-    "here: use your labeling link, or ask the project lead for reviewer access."
-)
 
-
-class StaleReview(LabelkitError):
+class StaleReview(ReviewError):
     """An action for an answer or item that is no longer shown (a double press, an old tab)."""
 
 
@@ -59,6 +54,9 @@ class ReviewSession:
         self._accounts = Accounts(project.store)
         self.seed = secrets.randbelow(2**31) if seed is None else seed
         self.role = self._ensure_allowed()
+        # The app's own words in the reviewer's language (labelkit.i18n); dataset text as is.
+        self.locale = locale_for(project, reviewer)
+        self.strings = catalogue(self.locale)
         self.task = task_payload(project.schema, reviewer) | {
             "reviewer": reviewer,
             "role": self.role,
@@ -80,9 +78,9 @@ class ReviewSession:
             return "admin"
         role = self._accounts.get(self.reviewer).role
         if role not in REVIEW_ROLES:
-            raise AccessDenied(
-                "not_reviewer", NOT_REVIEWER_MESSAGE.format(name=self.reviewer, role=role)
-            )
+            role_name = Message.of(f"review.role.{role}")
+            message = Message.of("review.not_reviewer", name=self.reviewer, role=role_name)
+            raise AccessDenied("not_reviewer", message, self.reviewer)
         return role
 
     # ------------------------------------------------------------------ what is offered
@@ -117,12 +115,12 @@ class ReviewSession:
         """Build the queue for `mode` and show its first answer (None: nothing to review)."""
         self._ensure_allowed()
         if mode not in MODES:
-            raise LabelkitError(f"unknown review mode; modes: {', '.join(MODES)}")
+            raise ReviewError(Message.of("review.error.mode", modes=", ".join(MODES)))
         if mode == "annotator":
             if not isinstance(annotator, str) or not annotator.strip():
-                raise LabelkitError("choose whose answers to review")
+                raise ReviewError(Message.of("review.error.choose_annotator"))
             if annotator == self.reviewer:
-                raise LabelkitError("reviewers never review their own answers")
+                raise ReviewError(Message.of("review.error.own_answer"))
         else:
             annotator = None
         self.mode = mode
@@ -136,14 +134,14 @@ class ReviewSession:
         """Accept or reject the answer shown; show the next one."""
         shown = self._check(token, "answer")
         if verdict not in ("accepted", "rejected"):
-            raise LabelkitError("a verdict is accepted or rejected")
+            raise ReviewError(Message.of("review.error.verdict"))
         if comment is not None and not isinstance(comment, str):
-            raise LabelkitError("a comment is text")
+            raise ReviewError(Message.of("review.error.comment_text"))
         done = self.reviews.verdict(
             shown.annotation_id, verdict, reviewer=self.reviewer, comment=comment
         )
         self.warning = (
-            f"Saved, but the review rules failed: {done.rules_error}" if done.rules_error else ""
+            self.t("review.error.rules_failed", error=done.rules_error) if done.rules_error else ""
         )
         self.counts[verdict] += 1
         self.position += 1
@@ -202,7 +200,7 @@ class ReviewSession:
         """Give the item shown its final answer (validated); show the next escalation."""
         shown = self._check(token, "escalation")
         if comment is not None and not isinstance(comment, str):
-            raise LabelkitError("a comment is text")
+            raise ReviewError(Message.of("review.error.comment_text"))
         self.reviews.resolve(shown.item_id, answer, reviewer=self.reviewer, comment=comment)
         self.counts["resolved"] += 1
         self.position += 1
@@ -255,10 +253,14 @@ class ReviewSession:
         self.role = self._ensure_allowed()
         shown = self.shown
         if shown is None or not isinstance(token, str) or token != shown.token:
-            raise StaleReview("this answer is no longer shown")
+            raise StaleReview(Message.of("review.error.stale"))
         if kind is not None and shown.kind != kind:
-            raise StaleReview("this action does not fit what is shown")
+            raise StaleReview(Message.of("review.error.wrong_kind"))
         return shown
+
+    def t(self, key: str, **values) -> str:
+        """The catalogue string `key` in the reviewer's language."""
+        return translate(self.locale, key, **values)
 
     def _fields(self, item) -> dict:
         return {
@@ -281,7 +283,12 @@ def review_app(project_path: str | None = None):
     """The review app for the served project (or `project_path`), ready to display; a page
     saying why not when the visitor may not review (no link, wrong link, not a reviewer)."""
     from labelkit.project import Project
-    from labelkit.ui.app import PROJECT_VARIABLE, access_page, resolve_annotator
+    from labelkit.ui.app import (
+        PROJECT_VARIABLE,
+        access_page,
+        page_locale,
+        resolve_annotator,
+    )
     from labelkit.ui.review_widget import ReviewWidget
 
     path = project_path or os.environ.get(PROJECT_VARIABLE)
@@ -295,6 +302,7 @@ def review_app(project_path: str | None = None):
         # No link: a notebook, or loopback before accounts exist (the project's owner).
         session = ReviewSession(project, reviewer, local=link_hash is None, link_hash=link_hash)
     except AccessDenied as denied:
+        locale = page_locale(project, denied)  # the reviewer's when known, else the project's
         project.close()
-        return access_page(denied)
+        return access_page(denied, locale)
     return ReviewWidget(session)

@@ -22,7 +22,8 @@ import anywidget
 import traitlets
 
 from labelkit.errors import LabelkitError
-from labelkit.team.accounts import AccessDenied
+from labelkit.i18n import error_text
+from labelkit.team.accounts import REPLACED_LINK_MESSAGE, AccessDenied
 from labelkit.ui.review_session import ReviewSession, StaleReview
 
 log = logging.getLogger("labelkit.ui")
@@ -44,11 +45,16 @@ class ReviewWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
     notice = traitlets.Unicode("").tag(sync=True)
     busy = traitlets.Bool(False).tag(sync=True)
+    # The app's own text in the reviewer's language (labelkit.i18n): key -> string.
+    strings = traitlets.Dict().tag(sync=True)
+    locale = traitlets.Unicode("en").tag(sync=True)
 
     def __init__(self, session: ReviewSession, **kwargs):
         super().__init__(**kwargs)
         self.session = session
         self.task = session.task
+        self.strings = session.strings
+        self.locale = session.locale
         self.options = session.options()
         self.progress = session.progress()
         self.on_msg(self._on_action)
@@ -64,24 +70,27 @@ class ReviewWidget(anywidget.AnyWidget):
             return
         action, client_key = content["action"], content.get("client_key")
         if self.busy:
-            self._ack(client_key, False, "still saving the previous action")
+            self._ack(client_key, False, self.session.t("error.busy"))
             return
         self.busy = True
         try:
             self._act(action, content)
             self._ack(client_key, True, "")
         except AccessDenied as exc:  # suspended, demoted or link replaced: this page is done
+            text = self._denied_text(exc)
             with self.hold_sync():
-                self.entry, self.state, self.error = None, "error", str(exc)
-            self._ack(client_key, False, str(exc))
-        except StaleReview as exc:
-            self._ack(client_key, False, str(exc))  # a double press: nothing to show
+                self.entry, self.state, self.error = None, "error", text
+            self._ack(client_key, False, text)
+        except StaleReview as exc:  # a double press: nothing to show
+            self._ack(client_key, False, error_text(exc, self.session.locale))
         except LabelkitError as exc:
-            self.error = str(exc)
-            self._ack(client_key, False, str(exc))
+            # In the reviewer's language when the error carries a Message (a refusal, an
+            # invalid answer); other errors keep their own English words.
+            self.error = error_text(exc, self.session.locale)
+            self._ack(client_key, False, self.error)
         except Exception as exc:  # shown, not swallowed
             log.exception("labelkit review action %s failed", action)
-            self.error = f"Something went wrong, your last action was not saved: {exc}"
+            self.error = self.session.t("error.unexpected", error=exc)
             self._ack(client_key, False, self.error)
         finally:
             self.busy = False
@@ -100,14 +109,23 @@ class ReviewWidget(anywidget.AnyWidget):
         elif action == "verdict":
             verdict = content.get("verdict")
             entry = session.verdict(token, verdict, content.get("comment"))
-            self._show(entry, "reviewing", "Rejected." if verdict == "rejected" else "Accepted.")
+            notice = "review.notice.rejected" if verdict == "rejected" else "review.notice.accepted"
+            self._show(entry, "reviewing", session.t(notice))
             self.error, session.warning = session.warning, ""
         elif action == "resolve":
             entry = session.resolve(token, content.get("answer"), content.get("comment"))
-            self._show(entry, "escalations", "Resolved.")
+            self._show(entry, "escalations", session.t("review.notice.resolved"))
         elif action == "skip":
             state = "escalations" if session.mode == "escalations" else "reviewing"
-            self._show(session.skip(token), state, "Skipped.")
+            self._show(session.skip(token), state, session.t("notice.skipped"))
+
+    def _denied_text(self, exc: AccessDenied) -> str:
+        if exc.message is not None:  # not a reviewer (any more): the session's own words
+            return error_text(exc, self.session.locale)
+        # Suspended, or a link replaced while the page was open (a bad_token with its words).
+        reason = "replaced" if str(exc) == REPLACED_LINK_MESSAGE else exc.reason
+        key = f"access.{reason}.text"
+        return self.session.t(key, name=exc.name or "") if key in self.session.strings else str(exc)
 
     def _choose(self) -> None:
         options = self.session.options()

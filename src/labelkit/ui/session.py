@@ -21,7 +21,7 @@ from labelkit.errors import LabelkitError
 from labelkit.gold import exams as gold_exams
 from labelkit.gold.exams import ExamRun
 from labelkit.gold.status import annotator_status
-from labelkit.i18n import catalogue, locale_for, translate
+from labelkit.i18n import Message, catalogue, locale_for, translate
 from labelkit.project import Project
 from labelkit.store import Item
 from labelkit.team.accounts import Accounts
@@ -29,6 +29,7 @@ from labelkit.ui.day_panel import DayPanel
 from labelkit.ui.render import item_payload, task_payload
 
 MAX_REASON_CHARS = 2_000
+_UNCOUNTED = object()
 
 
 class SessionError(LabelkitError):
@@ -37,7 +38,7 @@ class SessionError(LabelkitError):
 
     def __init__(self, key: str, **values):
         self.key, self.values = key, values
-        super().__init__(translate("en", key, **values))
+        super().__init__(Message(key, values))
 
 
 class StaleAction(SessionError):
@@ -188,8 +189,11 @@ class LabelSession:
         """After an action: propose a break when an exposure limit was just reached."""
         if not self.limits.active:
             return
-        with self.project.store.reading() as conn:
-            reason = self.limits.blocked(conn, self.annotator_id)
+        store = self.project.store
+        reason = store.exposure_found.pop(self.annotator_id, _UNCOUNTED)  # counted choosing it
+        if reason is _UNCOUNTED:
+            with store.reading() as conn:
+                reason = self.limits.blocked(conn, self.annotator_id)
         if reason is not None and reason != self.blocked:
             self.pause = {"reason": reason, "more": self.shown is not None}
         self.blocked = reason
@@ -290,12 +294,15 @@ class LabelSession:
 
     def exams(self) -> list[dict]:
         """The exams this annotator may take now (labelkit.gold.exams.available)."""
-        return gold_exams.available(self.project, self.annotator_id)
+        return gold_exams.available(self.project, self.annotator_id, self.locale)
 
     def standing(self) -> dict:
         """Level, status, gold figures, next level's requirement, open exams, history: what
-        the annotator sees (gold figures lag their newest answers; labelkit.gold.status)."""
-        return annotator_status(self.project, self.annotator, for_annotator=True)
+        the annotator sees, in their language (gold figures lag their newest answers;
+        labelkit.gold.status)."""
+        return annotator_status(
+            self.project, self.annotator, for_annotator=True, locale=self.locale
+        )
 
     def exam_start(self, name) -> dict:
         """Start (or resume) exam `name`: its first unanswered item, shaped as any item.

@@ -14,8 +14,9 @@ import anywidget
 import traitlets
 
 from labelkit.errors import LabelkitError
+from labelkit.i18n import error_text
 from labelkit.team.accounts import REPLACED_LINK_MESSAGE, AccessDenied
-from labelkit.ui.session import LabelSession, SessionError, StaleAction
+from labelkit.ui.session import LabelSession, StaleAction
 
 log = logging.getLogger("labelkit.ui")
 
@@ -204,9 +205,9 @@ class LabelWidget(anywidget.AnyWidget):
         self.day = dict(panel.refresh() if panel.due() else panel.figures)
 
     def _error_text(self, exc: LabelkitError) -> str:
-        if isinstance(exc, SessionError):
-            return self.session.t(exc.key, **exc.values)
-        return str(exc)  # e.g. an invalid answer: the schema's own words
+        # In the annotator's language when the error carries a Message (a refused action, an
+        # invalid answer, an exam refusal); other errors keep their own English words.
+        return error_text(exc, self.session.locale)
 
     def _denied_text(self, exc: AccessDenied) -> str:
         # A link replaced while the page was open is a bad_token with its own words.
