@@ -8,7 +8,9 @@ import pytest
 
 from labelkit import Project
 from labelkit.errors import AnswerError
-from labelkit.review import ReviewError, agreement_of
+from labelkit.quality.item_agreement import item_agreement
+from labelkit.review import ReviewError
+from labelkit.schema import Schema
 
 LABELS = ["billing", "technical issue", "account", "feedback", "other"]
 
@@ -221,10 +223,36 @@ def test_a_resolved_item_is_no_longer_handed_out(project):
     assert project.consensus().set_index("item").loc["t5", "value"] == "account"
 
 
-def test_agreement_of():
-    assert agreement_of([{"a": 1}]) is None
-    assert agreement_of([{"a": 1}, {"a": 1}]) == 1.0
-    assert agreement_of([{"a": 1, "b": [1, 2]}, {"a": 2, "b": [1, 2]}]) == pytest.approx(0.75)
+def test_item_agreement_is_the_dashboards_rule():
+    """Per question answered twice or more (free text aside), the share giving the most common
+    value; a preference by its choice, labels whatever their order."""
+    schema = Schema.from_dict(
+        {
+            "fields": [{"type": "text", "name": "a"}, {"type": "text", "name": "b"}],
+            "questions": [
+                {"type": "label", "name": "topic", "labels": ["x", "y"]},
+                {"type": "multi_label", "name": "tags", "labels": ["p", "q"]},
+                {"type": "preference", "name": "better", "options": ["a", "b"],
+                 "strengths": ["slightly", "much"]},
+                {"type": "text", "name": "note", "required": False},
+            ],
+        }
+    )  # fmt: skip
+    rows = [
+        (1, "ana", {"topic": "x", "tags": ["p", "q"], "better": {"choice": "a", "strength": "much"},
+                    "note": "one"}),
+        (1, "bo", {"topic": "y", "tags": ["q", "p"], "better": {"choice": "a",
+                   "strength": "slightly"}, "note": "two"}),
+        (2, "ana", {"topic": "x"}),
+        (2, "bo", {"topic": "x"}),
+        (3, "ana", {"topic": "y"}),
+    ]  # fmt: skip
+    found = item_agreement(pd.DataFrame(rows, columns=["item_id", "annotator", "answer"]), schema)
+    # item 1: topic 1/2, tags 2/2, better 2/2 (by choice), note left out -> 5/6; item 3: alone
+    assert found.to_dict("records") == [
+        {"item_id": 1, "answers": 2, "agreement": pytest.approx(5 / 6)},
+        {"item_id": 2, "answers": 2, "agreement": 1.0},
+    ]
 
 
 def test_rejections_go_through_the_review_rules(project):

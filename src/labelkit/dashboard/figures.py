@@ -18,10 +18,9 @@
   back from them now, if any (labelkit.wellbeing.exposure: the figures its limits use).
 - agreement per question: labelkit.quality.project_figures.agreement_by_question.
 - label distributions: every current submitted answer, counted as on the dataset card.
-- disagreements: items with 2+ answers ordered by their agreement, lowest first; an item's
-  agreement = the mean over its questions (free text aside) of the share of its answers that
-  equal the most common answer (a preference by its choice). Each comes with its fields and
-  every answer (drill-down).
+- disagreements: items with 2+ answers ordered by their agreement, lowest first
+  (labelkit.quality.item_agreement: the review queue's low-agreement order too). Each comes
+  with its fields and every answer (drill-down).
 - leaderboard: Bradley-Terry ratings of the models of the first preference question, when the
   items name their models (else `error` says what to add, and `said` is that as a Message's
   JSON, for the dashboard to say in the reader's language).
@@ -29,7 +28,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +37,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from labelkit.errors import LabelkitError
+from labelkit.quality.item_agreement import comparable, item_agreement
 from labelkit.store.tables import annotations, annotators, gold_scores, items
 
 MAX_PERIODS = 500  # throughput periods kept (hours: three weeks; days: 16 months)
@@ -123,15 +122,6 @@ def _categorical(question) -> bool:
     return question.type in ("label", "preference") or (
         question.type == "taxonomy" and not question.multiple
     )
-
-
-def _comparable(question, value) -> str:
-    """An answer's value as a key that equal answers share."""
-    if question.type == "preference":
-        return str(value.get("choice"))
-    if question.type in ("multi_label", "taxonomy") and isinstance(value, list):
-        value = sorted(value)
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
 # ---------------------------------------------------------------------------- throughput
@@ -251,11 +241,11 @@ def agreement_with_consensus(answers: pd.DataFrame, schema) -> tuple[pd.Series, 
         if majority.empty:
             continue
         winner = dict(
-            zip(majority["item_id"], (_comparable(q, v) for v in majority["value"]), strict=True)
+            zip(majority["item_id"], (comparable(q, v) for v in majority["value"]), strict=True)
         )
         table = question_table(answers, q.name)
         table = table[table["item_id"].isin(winner.keys())]
-        given = [_comparable(q, v) for v in table["value"]]
+        given = [comparable(q, v) for v in table["value"]]
         expected = [winner[i] for i in table["item_id"]]
         parts.append(
             pd.DataFrame(
@@ -273,44 +263,6 @@ def agreement_with_consensus(answers: pd.DataFrame, schema) -> tuple[pd.Series, 
 
 
 # ---------------------------------------------------------------------------- disagreements
-
-
-def item_agreement(answers: pd.DataFrame, schema) -> pd.DataFrame:
-    """Per item with 2+ answers: answers (annotators) and agreement (mean over its questions
-    of the modal answer's share), lowest agreement first (then most answers, then id)."""
-    from labelkit.quality.tidy import question_table
-
-    parts = []
-    for q in schema.questions:
-        if q.type == "text":
-            continue
-        table = question_table(answers, q.name)
-        if table.empty:
-            continue
-        parts.append(
-            pd.DataFrame(
-                {
-                    "item_id": table["item_id"].to_numpy(),
-                    "question": q.name,
-                    "key": [_comparable(q, v) for v in table["value"]],
-                }
-            )
-        )
-    columns = ["item_id", "answers", "agreement"]
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    long = pd.concat(parts, ignore_index=True)
-    per_value = long.groupby(["item_id", "question", "key"]).size()
-    per_question = per_value.groupby(level=["item_id", "question"]).agg(["max", "sum"])
-    per_question = per_question[per_question["sum"] >= 2]
-    share = (per_question["max"] / per_question["sum"]).groupby(level="item_id").mean()
-    n = answers.groupby("item_id")["annotator"].nunique().reindex(share.index)
-    table = pd.DataFrame(
-        {"item_id": share.index.to_numpy(), "answers": n.to_numpy(), "agreement": share.to_numpy()}
-    )
-    return table.sort_values(
-        ["agreement", "answers", "item_id"], ascending=[True, False, True]
-    ).reset_index(drop=True)[columns]
 
 
 def disagreement_list(store, answers: pd.DataFrame, schema, limit: int) -> list[dict]:

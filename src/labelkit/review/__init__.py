@@ -1,13 +1,5 @@
 """Review and escalation: verdicts on answers, final answers to escalated items."""
 
-from labelkit.review.queue import (
-    MODES,
-    Escalation,
-    Pending,
-    ReviewError,
-    Reviews,
-    Verdict,
-    agreement_of,
-)
+from labelkit.review.queue import MODES, Escalation, Pending, ReviewError, Reviews, Verdict
 
-__all__ = ["MODES", "Escalation", "Pending", "ReviewError", "Reviews", "Verdict", "agreement_of"]
+__all__ = ["MODES", "Escalation", "Pending", "ReviewError", "Reviews", "Verdict"]

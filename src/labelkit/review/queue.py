@@ -4,10 +4,9 @@ The review queue lists current submitted answers that have no verdict yet, in on
 modes:
 
 - ``sampled``: a seeded random sample (the same seed gives the same order);
-- ``low_agreement``: the answers of the items whose annotators agree least come first. An
-  item's agreement is, per question, the share of its current answers that give the most
-  common value, averaged over the questions answered (1.0: all agree; values compared as
-  canonical JSON). Items with a single answer have nothing to disagree with and come last;
+- ``low_agreement``: the answers of the items whose annotators agree least come first (an
+  item's agreement as labelkit.quality.item_agreement defines it, the dashboard's rule: 1.0
+  when all agree). Items with a single answer have nothing to disagree with and come last;
 - ``annotator``: all of one annotator's unreviewed answers, oldest first.
 
 A verdict (accepted / rejected, with a comment) is appended to `reviews`; the newest counts.
@@ -25,10 +24,9 @@ Gold items are not reviewed: their answers are scored against the gold answer.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,6 +34,7 @@ import sqlalchemy as sa
 
 from labelkit.errors import LabelkitError
 from labelkit.i18n import Message
+from labelkit.quality.item_agreement import item_agreement
 from labelkit.store.store import is_latest_version, latest_versions, newest_verdict
 from labelkit.store.tables import (
     REVIEW_VERDICTS,
@@ -153,15 +152,20 @@ class Reviews:
         return found if limit is None else found[:limit]
 
     def item_agreement(self, item_ids: set[int] | None = None) -> dict[int, float | None]:
-        """{item_id: agreement} over the current submitted, not rejected answers (None when an
-        item has fewer than two)."""
-        by_item: dict[int, list[dict]] = defaultdict(list)
-        query = _current_answers_query()
+        """{item_id: agreement} over the current submitted, not rejected answers, by the same
+        rule as the dashboard's (labelkit.quality.item_agreement); None when no question of
+        the item has two answers."""
+        import pandas as pd
+
+        rows = []
         with self.store.reading() as conn:
-            for row in conn.execute(query):
+            for row in conn.execute(_current_answers_query()):
                 if row.verdict != "rejected" and (item_ids is None or row.item_id in item_ids):
-                    by_item[row.item_id].append(row.answer or {})
-        return {item_id: agreement_of(answers) for item_id, answers in by_item.items()}
+                    rows.append((row.item_id, row.name, row.answer))
+        answers = pd.DataFrame(rows, columns=["item_id", "annotator", "answer"])
+        found = item_agreement(answers, self.project.schema)
+        agreement = dict(zip(found["item_id"], found["agreement"], strict=True))
+        return {item_id: agreement.get(item_id) for item_id in set(answers["item_id"])}
 
     def answer(self, annotation_id: int) -> dict:
         """One annotation: item_id, item (key), annotator, status, version, answer, comment,
@@ -349,22 +353,6 @@ class Reviews:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def agreement_of(answers: list[dict]) -> float | None:
-    """Per question, the share of the answers giving its most common value, averaged over the
-    questions answered; None with fewer than two answers."""
-    if len(answers) < 2:
-        return None
-    values: dict[str, list[str]] = defaultdict(list)
-    for answer in answers:
-        for question, value in answer.items():
-            if value is not None:
-                values[question].append(json.dumps(value, sort_keys=True))
-    shares = [
-        Counter(given).most_common(1)[0][1] / len(answers) for given in values.values() if given
-    ]
-    return sum(shares) / len(shares) if shares else None
 
 
 def resolved_items(store, item_ids: set[int] | None = None) -> dict[int, dict]:
