@@ -243,6 +243,24 @@ def test_leaving_dynamic_overlap_puts_settled_items_back(tmp_path, db_url):
         assert p.next_item("c").key == settled[0]  # it wants its third answer now
 
 
+def test_a_rejected_answer_stops_voting_and_its_item_asks_for_another(tmp_path, db_url):
+    with make_project(tmp_path, db_url, n=1, overlap=DYNAMIC) as project:
+        answer(project, "ann", "billing")
+        answer(project, "bob", "billing")  # two newcomers agree: 0.8 >= 0.7, settled
+        assert project.next_item("cat") is None
+        bobs = project.annotations().query("annotator == 'bob'")["id"].item()
+        project.review.verdict(bobs, "accepted", reviewer="rita")
+        assert project.next_item("cat") is None  # accepted: nothing changes
+        project.review.verdict(bobs, "rejected", reviewer="rita", comment="not billing")
+        # ann alone: 0.5 < 0.7 with 2 of max 5 answers: back in the queue for one more
+        assert answer(project, "cat", "billing") == "i0"
+        assert project.next_item("dan") is None  # ann and cat agree: settled again
+        with project.store.reading() as conn:
+            voters = set(conn.execute(sa.select(majority_agreements.c.annotator_id)).scalars())
+        ids = {name: project.store.annotator_id(name) for name in ("ann", "bob", "cat")}
+        assert voters == {ids["ann"], ids["cat"]}  # bob's rejected vote taught nothing
+
+
 # ---------------------------------------------------------------------------- suspension
 
 

@@ -44,7 +44,8 @@ from labelkit.store.tables import (
     resolutions,
     reviews,
 )
-from labelkit.team.overlap import SETTLED
+from labelkit.team.assignment import order_key_sql
+from labelkit.team.overlap import SETTLED, DynamicOverlap, reconsider
 
 if TYPE_CHECKING:
     from labelkit.project import Project
@@ -239,6 +240,7 @@ class Reviews:
             status = Message.of(f"review.status.{target['status']}")
             raise ReviewError(Message.of("review.error.not_submitted", status=status))
         reviewer_id = self.store.annotator_id(reviewer)
+        rule = self.project.overlap_rule
         with self.store.writing() as conn:
             review_id = conn.execute(
                 reviews.insert()
@@ -250,6 +252,10 @@ class Reviews:
                 )
                 .returning(reviews.c.id)
             ).scalar_one()
+            if verdict == "rejected" and isinstance(rule, DynamicOverlap):
+                # Its vote may have settled the item: without it, does it want another answer?
+                order = order_key_sql(self.project.order, self.project.settings.get("seed") or 0)
+                reconsider(conn, target["item_id"], rule, order)
         applied, error = None, None
         try:
             applied = after_verdict(self.project, target["annotator_id"])

@@ -18,6 +18,9 @@ answers, a voter names the true answer with probability q and each other answer 
 Answers that leave the question empty do not vote. A newcomer has q = 0.5: with two answers
 to pick from their votes say nothing yet, so early items go to `max`, which teaches q.
 
+Answers a reviewer rejected do not vote; a rejection can send a settled item back for one
+more answer (`reconsider`).
+
 Storage: a settled item's `order_key` becomes `SETTLED`, beyond any serving order. The
 next-item seek adds ``order_key < SETTLED`` and so stays one range seek on the queue index
 (answer_count, order_key, id): settled items are never walked over. Settling happens in the
@@ -35,7 +38,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from labelkit.errors import ProjectError
-from labelkit.store.tables import annotations, gold_scores, items, majority_agreements
+from labelkit.store.tables import (
+    annotations,
+    gold_scores,
+    items,
+    majority_agreements,
+    resolutions,
+    reviews,
+)
 
 SETTLED = 2**62  # items.order_key of a settled item: above every serving order's keys
 K = 0.5  # the accuracy's prior weight: a newcomer's q is K / 2K = 0.5
@@ -160,8 +170,20 @@ _ITEM_STATE = (
     .where(items.c.id == sa.bindparam("item_id"))
     .with_for_update(key_share=True)
 )
+_NEWEST_VERDICT = (
+    sa.select(reviews.c.verdict)
+    .where(reviews.c.annotation_id == annotations.c.id)
+    .order_by(reviews.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 _ANSWERS = (
-    sa.select(annotations.c.annotator_id, annotations.c.status, annotations.c.answer)
+    sa.select(
+        annotations.c.annotator_id,
+        annotations.c.status,
+        annotations.c.answer,
+        _NEWEST_VERDICT.label("verdict"),
+    )
     .where(annotations.c.item_id == sa.bindparam("item_id"))
     .order_by(annotations.c.annotator_id, annotations.c.version)
 )
@@ -203,21 +225,58 @@ def settle(conn: sa.Connection, item_id: int, rule: DynamicOverlap) -> float | N
     state = conn.execute(_ITEM_STATE, {"item_id": item_id}).first()
     if state is None or state.gold or state.order_key >= SETTLED or state.answer_count < rule.min:
         return None
+    votes = _votes(conn, item_id, rule)
+    confidence = _confidence(conn, votes, rule)
+    if confidence >= rule.confidence or state.answer_count >= rule.max:
+        conn.execute(_SETTLE, {"item_id": item_id})
+        _remember_agreement(conn, item_id, votes)
+    return confidence
+
+
+def reconsider(conn: sa.Connection, item_id: int, rule: DynamicOverlap, order_key: str) -> bool:
+    """A reviewer rejected an answer to the item. If this rule had settled it (a reviewer's
+    resolution stays settled), its voters' agreements are noted again without the rejected
+    vote; and when its leading answer is no longer confident while it has fewer than `max`
+    answers, it goes back in the queue (`order_key`: its serving key, as SQL) for one more.
+    Returns whether it went back."""
+    state = conn.execute(_ITEM_STATE, {"item_id": item_id}).first()
+    if state is None or state.order_key < SETTLED:
+        return False
+    resolved = conn.execute(
+        sa.select(resolutions.c.id).where(resolutions.c.item_id == item_id).limit(1)
+    ).first()
+    if resolved is not None:
+        return False
+    # Forgotten first: they taught the voters' accuracy with the rejected vote in the majority.
+    conn.execute(majority_agreements.delete().where(majority_agreements.c.item_id == item_id))
+    votes = _votes(conn, item_id, rule)
+    if state.answer_count >= rule.max or _confidence(conn, votes, rule) >= rule.confidence:
+        _remember_agreement(conn, item_id, votes)
+        return False
+    conn.execute(
+        sa.text(f"UPDATE items SET order_key = {order_key} WHERE id = :item_id"),
+        {"item_id": item_id},
+    )
+    return True
+
+
+def _votes(conn: sa.Connection, item_id: int, rule: DynamicOverlap) -> list[tuple[int, Any]]:
+    """(annotator, answer to the deciding question) of each current submitted answer that a
+    reviewer has not rejected."""
     latest = {}  # annotator -> their newest version (rows come oldest first)
     for row in conn.execute(_ANSWERS, {"item_id": item_id}):
         latest[row.annotator_id] = row
     votes = [
         (row.annotator_id, row.answer.get(rule.question))
         for row in latest.values()
-        if row.status == "submitted" and row.answer
+        if row.status == "submitted" and row.answer and row.verdict != "rejected"
     ]
-    votes = [(annotator, vote) for annotator, vote in votes if vote in set(rule.labels)]
+    return [(annotator, vote) for annotator, vote in votes if vote in set(rule.labels)]
+
+
+def _confidence(conn: sa.Connection, votes: list, rule: DynamicOverlap) -> float:
     weighted = [(vote, annotator_accuracy(conn, annotator)) for annotator, vote in votes]
-    confidence = max(posterior(weighted, rule.labels).values())
-    if confidence >= rule.confidence or state.answer_count >= rule.max:
-        conn.execute(_SETTLE, {"item_id": item_id})
-        _remember_agreement(conn, item_id, votes)
-    return confidence
+    return max(posterior(weighted, rule.labels).values())
 
 
 def _remember_agreement(conn: sa.Connection, item_id: int, votes: list) -> None:
