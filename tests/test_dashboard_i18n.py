@@ -91,7 +91,7 @@ def test_a_french_admin_reads_the_dashboard_in_french(team, monkeypatch):
     root = dashboard_app(str(project.path))
     page = "\n".join(shown(root))
 
-    assert "Classify : tableau de bord de l’équipe" in page
+    assert "Classify\u00a0: tableau de bord de l’équipe" in page
     tabs = root.children[2]
     assert list(tabs.titles) == [
         "Progression",

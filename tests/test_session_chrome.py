@@ -11,7 +11,16 @@ import pandas as pd
 import pytest
 
 from labelkit import Project
-from labelkit.i18n import catalogue, check_locale, locales, placeholders, translate
+from labelkit.errors import LabelkitError
+from labelkit.i18n import (
+    Message,
+    catalogue,
+    check_locale,
+    error_text,
+    locales,
+    placeholders,
+    translate,
+)
 from labelkit.pay import configure_pay
 from labelkit.team.accounts import AccessDenied
 from labelkit.ui.app import access_page
@@ -77,6 +86,32 @@ def test_label_js_uses_only_keys_the_catalogues_have():
     assert used <= set(catalogue("en")), sorted(used - set(catalogue("en")))
     # a translated string is never built from English fragments any more
     assert not re.search(r"\bt\(\s*[`'][^`']*\$\{", source)
+
+
+def test_messages_are_said_in_each_language_with_its_numbers_and_stored_as_json():
+    reason = Message.of("history.reason.gold_retry", accuracy=0.6667, n=3, limit=0.8, exam="basics")
+    assert str(reason) == (
+        "gold accuracy 0.67 over the last 3 gold answers is under 0.80: "
+        "pass the exam 'basics' again to get work back"
+    )
+    assert "0,67" in reason.text("fr") and "0,80" in reason.text("fr")
+    again = Message.from_json(json.loads(json.dumps(reason.to_json())))
+    assert again == reason and Message.from_json({"no": "key"}) is None
+    nested = Message.of("answer.invalid", problems=[Message.of("invalid.required", name="'q'")])
+    assert nested.text("fr") == "réponse invalide\u00a0: la question 'q' est obligatoire"
+    assert Message.from_json(nested.to_json()).text("en") == (
+        "invalid answer: question 'q' is required"
+    )
+    error = LabelkitError(Message.of("error.goal"))
+    assert str(error).startswith("A daily goal") and error_text(error, "fr").startswith(
+        "L’objectif"
+    )
+    assert error_text(ValueError("plain"), "fr") == "plain"  # no Message: its own words
+    # a percentage and a decimal, each language's way; a bad spec falls back to the value
+    import labelkit.i18n as i18n
+
+    assert i18n._format(0.853, "%", "fr") == "85\u00a0%" and i18n._format(0.853, "%", "en") == "85%"
+    assert i18n._format(0.5, "zz", "en") == "0.5"
 
 
 def test_translate_fills_placeholders_and_falls_back_to_english():

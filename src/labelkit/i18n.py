@@ -89,7 +89,10 @@ def _format(value, spec: str | None, locale: str) -> str:
     digits = _DECIMAL.fullmatch(spec)
     if digits:
         return format_decimal(value, format="0." + "0" * int(digits[1]), locale=locale)
-    return format(value, spec)
+    try:
+        return format(value, spec)
+    except ValueError:  # a bad spec in a catalogue must not turn a message into a crash
+        return str(value)
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,9 @@ def test_admin_sees_the_computed_figures_and_annotators_get_no_access(
     chef = offline_page(browser)
     chef.goto(access_link(french_admin, "127.0.0.1", port))
     expect(chef.locator(".lk-dashboard")).to_be_visible(timeout=60_000)
-    expect(chef.locator(".lk-dash-heading")).to_have_text("Classify : tableau de bord de l’équipe")
+    expect(chef.locator(".lk-dash-heading")).to_have_text(
+        "Classify\u00a0: tableau de bord de l’équipe"
+    )
     expect(chef.locator(".lk-dash-refresh")).to_contain_text("Actualiser")
     expect(chef.locator(".lk-dash-progress")).to_contain_text("non commencés")
     expect(chef.locator(".lk-dash-progress")).to_contain_text("avec un recouvrement de 3")

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from labelkit.errors import LabelkitError
 from labelkit.pay.rates import PayRates, pay_rates
-from labelkit.store.tables import annotations, annotators, reviews
+from labelkit.store.tables import annotations, annotators, newest_verdict
 
 
 @dataclass
@@ -140,13 +140,7 @@ def _answers(since, until, annotator: str | None) -> sa.Select:
         .having(sa.func.min(annotations.c.created_at) >= since)
         .subquery()
     )
-    verdict = (
-        sa.select(reviews.c.verdict)
-        .where(reviews.c.annotation_id == pairs.c.newest)
-        .order_by(reviews.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    verdict = newest_verdict(pairs.c.newest)
     answered = sa.select(pairs.c.annotator_id, verdict.label("verdict")).subquery()
     query = (
         sa.select(annotators.c.name, annotators.c.level, answered.c.verdict, sa.func.count())

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from labelkit.store import Store
-from labelkit.store.store import newest_verdict
 from labelkit.store.tables import (
     annotations,
     annotators,
     gold,
     imports,
     items,
+    newest_verdict,
     resolutions,
     reviews,
 )

@@ -35,12 +35,13 @@ import sqlalchemy as sa
 from labelkit.errors import LabelkitError
 from labelkit.i18n import Message
 from labelkit.quality.item_agreement import item_agreement
-from labelkit.store.store import is_latest_version, latest_versions, newest_verdict
+from labelkit.store.store import is_latest_version, latest_versions
 from labelkit.store.tables import (
     REVIEW_VERDICTS,
     annotations,
     annotators,
     items,
+    newest_verdict,
     resolutions,
     reviews,
 )

@@ -28,7 +28,6 @@ from labelkit.store.tables import (
     imports,
     items,
     meta,
-    reviews,
 )
 from labelkit.store.writer_lock import WriterLock
 from labelkit.team import assignment
@@ -693,17 +692,6 @@ def is_latest_version(latest: sa.Subquery) -> sa.ColumnElement[bool]:
         latest.c.item_id == annotations.c.item_id,
         latest.c.annotator_id == annotations.c.annotator_id,
         latest.c.version == annotations.c.version,
-    )
-
-
-def newest_verdict() -> sa.ScalarSelect:
-    """A reviewer's newest verdict on the annotation row in the enclosing query (or NULL)."""
-    return (
-        sa.select(reviews.c.verdict)
-        .where(reviews.c.annotation_id == annotations.c.id)
-        .order_by(reviews.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
     )
 
 

@@ -208,6 +208,20 @@ reviews = sa.Table(
     sa.Index("ix_reviews_annotation", "annotation_id"),
 )
 
+
+def newest_verdict(annotation_id=None) -> sa.ScalarSelect:
+    """A reviewer's newest verdict (the one that counts) on the annotation whose id is the
+    column `annotation_id` of the enclosing query (default annotations.id), or NULL."""
+    target = annotations.c.id if annotation_id is None else annotation_id
+    return (
+        sa.select(reviews.c.verdict)
+        .where(reviews.c.annotation_id == target)
+        .order_by(reviews.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 # The score (0..1) of a submitted answer to a hidden gold item (a honeypot), written with it.
 gold_scores = sa.Table(
     "gold_scores",

@@ -43,8 +43,8 @@ from labelkit.store.tables import (
     gold_scores,
     items,
     majority_agreements,
+    newest_verdict,
     resolutions,
-    reviews,
 )
 
 SETTLED = 2**62  # items.order_key of a settled item: above every serving order's keys
@@ -170,19 +170,12 @@ _ITEM_STATE = (
     .where(items.c.id == sa.bindparam("item_id"))
     .with_for_update(key_share=True)
 )
-_NEWEST_VERDICT = (
-    sa.select(reviews.c.verdict)
-    .where(reviews.c.annotation_id == annotations.c.id)
-    .order_by(reviews.c.id.desc())
-    .limit(1)
-    .scalar_subquery()
-)
 _ANSWERS = (
     sa.select(
         annotations.c.annotator_id,
         annotations.c.status,
         annotations.c.answer,
-        _NEWEST_VERDICT.label("verdict"),
+        newest_verdict().label("verdict"),
     )
     .where(annotations.c.item_id == sa.bindparam("item_id"))
     .order_by(annotations.c.annotator_id, annotations.c.version)
