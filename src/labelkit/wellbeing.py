@@ -80,7 +80,7 @@ class Limits(BaseModel):
         self, conn: sa.Connection, annotator_id: int, now: float | None = None
     ) -> str | None:
         """Why this annotator may not get a sensitive item now ("hour", "day", "streak"), or
-        None. Called by team/assignment.py inside the leasing transaction."""
+        None. Called by the store in the leasing transaction (it sees the answer just written)."""
         if not self.active:
             return None
         # Only the windows a limit is set for: the week's count (the dashboard's) is the big one.

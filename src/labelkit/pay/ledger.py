@@ -88,8 +88,7 @@ def earnings(
         for name, level, active_ms in conn.execute(_active_time(since, until, rates, annotator)):
             entry(name, level).active_seconds = (active_ms or 0) / 1000
         for name, level, verdict, n in conn.execute(_answers(since, until, annotator)):
-            for _ in range(n):
-                _count_answer(entry(name, level), verdict, rates)
+            _count_answers(entry(name, level), verdict, n, rates)
     for item in ledger.values():
         level_rates = rates.for_level(item.level)
         item.amount = round(
@@ -150,12 +149,13 @@ def _answers(since, until, annotator: str | None) -> sa.Select:
     return _person(query, annotator)
 
 
-def _count_answer(entry: Earnings, verdict: str | None, rates: PayRates) -> None:
-    entry.answers += 1
-    entry.accepted += verdict == "accepted"
-    entry.rejected += verdict == "rejected"
+def _count_answers(entry: Earnings, verdict: str | None, n: int, rates: PayRates) -> None:
+    """`n` answers whose newest verdict is `verdict` (None: not reviewed)."""
+    entry.answers += n
+    entry.accepted += n * (verdict == "accepted")
+    entry.rejected += n * (verdict == "rejected")
     if verdict != "rejected" or rates.pay_rejected:
-        entry.paid_answers += 1
+        entry.paid_answers += n
 
 
 def payroll(project, week: str):
