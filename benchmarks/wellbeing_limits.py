@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import append_results, markdown_table, parser
+from _common import markdown_table, parser, report
 
 from labelkit import Project
 from labelkit.store.tables import annotations, annotators
@@ -147,10 +147,9 @@ def main() -> None:
         ],
         rows,
     )
-    print()
-    print(table)
-    if args.append_results:
-        append_results("wellbeing_limits", table)
+    limited = percentiles(variants["limits (store v7)"]["times"])["p50"]
+    verdict = f"Exposure limits cost {limited / base_p['p50']:.2f}x of no limits at p50."
+    report("wellbeing_limits", table, verdict, args.append_results)
 
 
 if __name__ == "__main__":

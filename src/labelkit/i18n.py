@@ -15,7 +15,6 @@ from functools import lru_cache
 from importlib import resources
 
 import sqlalchemy as sa
-from babel.numbers import format_decimal, format_percent
 
 from labelkit.errors import LabelkitError
 
@@ -84,6 +83,8 @@ def _format(value, spec: str | None, locale: str) -> str:
         return "; ".join(_format(each, spec, locale) for each in value)
     if not spec or isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
+    from babel.numbers import format_decimal, format_percent  # only when a number is shown
+
     if spec == "%":
         return format_percent(value, locale=locale)
     digits = _DECIMAL.fullmatch(spec)

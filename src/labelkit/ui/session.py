@@ -33,11 +33,10 @@ _UNCOUNTED = object()
 
 
 class SessionError(LabelkitError):
-    """A refused action. `key` names its text in the catalogues (labelkit.i18n), so the page
-    says it in the annotator's language; str() is the English text."""
+    """A refused action: its catalogue text `key` (labelkit.i18n), so the page says it in the
+    annotator's language; str() is the English text."""
 
     def __init__(self, key: str, **values):
-        self.key, self.values = key, values
         super().__init__(Message(key, values))
 
 

@@ -140,8 +140,7 @@ class LabelWidget(anywidget.AnyWidget):
                 self.item, self.state, self.error = None, "error", text
             self._ack(client_key, False, text)
         except StaleAction as exc:
-            text = self.session.t(exc.key)
-            self._ack(client_key, False, text)  # a double press: nothing to show
+            self._ack(client_key, False, self._error_text(exc))  # a double press: nothing to show
         except LabelkitError as exc:
             text = self._error_text(exc)
             self.error = text
