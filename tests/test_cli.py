@@ -133,3 +133,17 @@ def test_help(command):
     assert result.returncode == 0
     assert "Usage: labelkit" in result.stdout
     assert len(result.stdout.splitlines()) > 4
+
+
+def test_stats_says_plainly_that_gold_items_are_not_among_the_items_to_label(tmp_path):
+    import pandas as pd
+
+    from labelkit import Project
+
+    rows = [{"id": f"t{i}", "text": f"message {i}"} for i in range(3)]
+    rows.append({"id": "g1", "text": "gold one", "gold": {"label": "billing"}})
+    with Project.create(tmp_path / "p", "classification") as project:
+        project.import_items(pd.DataFrame(rows), id_column="id", progress=False)
+    lines = labelkit("stats", tmp_path / "p").stdout.splitlines()
+    items = next(line for line in lines if line.startswith("items"))
+    assert items.split() == ["items", "3", "to", "label,", "1", "gold"]

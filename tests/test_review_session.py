@@ -236,3 +236,43 @@ def review_app_for(project, name, local=False) -> ReviewWidget:
     from labelkit.ui.review_session import ReviewSession
 
     return ReviewWidget(ReviewSession(project, name, local=local))
+
+
+def test_item_metadata_is_shown_to_reviewers_and_never_sent_to_annotators(tmp_path):
+    secret = f"crawled from forum-42 {HOSTILE}"
+    rows = [
+        {"id": f"m{i}", "text": f"message {i}", "metadata": {"source": secret, "seed": i}}
+        for i in range(2)
+    ]
+    rows[1]["metadata"]["notes"] = {"flags": ["a", "b"]}
+    with Project.create(tmp_path / "m", "classification", overlap=2) as project:
+        project.import_items(pd.DataFrame(rows), id_column="id", progress=False)
+        # The annotator's widget: no trait ever holds the metadata, on any item.
+        label = project.label("ana")
+        seen = []
+        while label.state == "labeling":
+            seen.append(json.dumps(label.get_state(), default=str))
+            Browser(label).act("submit", token=label.item["token"], answer={"label": "billing"})
+        assert len(seen) == 2 and not any("forum-42" in state for state in seen)
+
+        for reviewer, role in (("rita", "reviewer"), ("adam", "admin")):
+            project.annotators.add(reviewer, role=role)
+            widget = review_app_for(project, reviewer)
+            Browser(widget).act("start", mode="annotator", annotator="ana")
+            shown = widget.entry["metadata"]
+            assert shown == [{"name": "seed", "value": "0"}, {"name": "source", "value": secret}]
+            Browser(widget).act("skip", token=widget.entry["token"])
+            notes = {"name": "notes", "value": '{"flags": ["a", "b"]}'}  # JSON, as text
+            assert widget.entry["metadata"][0] == notes
+
+        # An escalated item shows its metadata too; long values are cut.
+        project.submit("m1", annotator="bo", status="escalated", comment="?")
+        with project.store.writing() as conn:
+            conn.exec_driver_sql(
+                "UPDATE items SET metadata = ? WHERE key = 'm1'",
+                (json.dumps({"huge": "x" * 100_000}),),
+            )
+        widget = review_app_for(project, "adam")
+        Browser(widget).act("escalations")
+        (huge,) = widget.entry["metadata"]
+        assert huge["name"] == "huge" and 1_000 < len(huge["value"]) < 3_000

@@ -13,6 +13,7 @@ import pytest
 from labelkit import Project
 from labelkit.errors import LabelkitError
 from labelkit.i18n import (
+    PLURAL_FORMS,
     Message,
     catalogue,
     check_locale,
@@ -29,6 +30,8 @@ from labelkit.wellbeing import configure_wellbeing
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "src" / "labelkit" / "ui" / "locales"
 ANSWER = {"label": "billing"}
+# A count's text chosen by a test for 1 (`n === 1 ? t("…")`, "…_one" keys): wrong in French.
+ONE_TEST = r"={2,3}\s*1\s*\?[^\n]*(?:\bt\(|\"[a-z_]+\.[a-z_.]+\")|_one\b"
 
 
 class Clock:
@@ -72,10 +75,52 @@ def test_every_catalogue_has_the_same_keys_and_placeholders():
     assert locales() == ["en", "fr"]
     for path in LOCALES.glob("*.json"):
         other = json.loads(path.read_text("utf-8"))
-        assert set(other) == set(english), path.name
-        for key, text in english.items():
-            assert placeholders(other[key]) == placeholders(text), (path.name, key)
-            assert other[key].strip(), (path.name, key)
+        # A count's string has one key per plural form the language uses: the rest is equal.
+        assert set(map(plural_base, other)) == set(map(plural_base, english)), path.name
+        for key, text in other.items():
+            base = plural_base(key)
+            in_english = english.get(key) or english[f"{base}.other"]
+            assert placeholders(text) == placeholders(in_english), (path.name, key)
+            assert text.strip(), (path.name, key)
+
+
+def plural_base(key: str) -> str:
+    """ "exams.questions" for "exams.questions.one"; other keys as they are."""
+    base, _, form = key.rpartition(".")
+    return base if form in PLURAL_FORMS else key
+
+
+def test_counts_have_the_plural_forms_each_language_needs():
+    from babel import Locale
+
+    for code in locales():
+        strings = json.loads((LOCALES / f"{code}.json").read_text("utf-8"))
+        bases = {plural_base(key) for key in strings if plural_base(key) != key}
+        assert len(bases) > 20, code  # every count the apps show
+        needed = Locale.parse(code).plural_form.tags | {"other"}
+        for base in bases:
+            forms = {key.rpartition(".")[2] for key in strings if plural_base(key) == base}
+            assert forms == needed, (code, base)
+            assert all("{n}" in strings[f"{base}.{form}"] for form in forms), (code, base)
+    # French says 0 and 1 with the singular, English only 1; a million has its own French form.
+    assert [translate("fr", "exams.questions", n=n) for n in (0, 1, 2)] == [
+        "0 question",
+        "1 question",
+        "2 questions",
+    ]
+    assert [translate("en", "exams.questions", n=n) for n in (0, 1, 2)] == [
+        "0 questions",
+        "1 question",
+        "2 questions",
+    ]
+    assert translate("fr", "done.answered", n=1_000_000) == "1000000 de réponses en tout"
+    # kernel-side text: the answer's problems, the next level's requirement
+    too_few = Message.of("answer.invalid", problems=[Message.of("invalid.too_few", n=1)])
+    assert str(too_few) == "invalid answer: pick at least 1 label"
+    assert Message.of("invalid.too_few", n=0).text("fr") == "choisissez au moins 0 étiquette"
+    assert Message.of("invalid.too_long", n=1, max=0).text("en") == "text is 1 character, at most 0"
+    said = Message.of("gold.requires.accuracy_none", promote_at=0.9, n=1, level=2)
+    assert "over 1 gold answer reaches" in str(said) and "sur 1 réponse de" in said.text("fr")
 
 
 def test_label_js_uses_only_keys_the_catalogues_have():
@@ -83,7 +128,11 @@ def test_label_js_uses_only_keys_the_catalogues_have():
     # t("key"), api.t("key"), view.t("key"), tn("key", ...): always a literal key.
     used = set(re.findall(r"(?<![\w$])(?:api\.|view\.)?tn?\(\s*\"([a-z_]+\.[a-z_.]+)\"", source))
     assert len(used) > 150  # the whole app's text goes through the catalogue
-    assert used <= set(catalogue("en")), sorted(used - set(catalogue("en")))
+    for code in locales():  # a key, or a count's key with its plural forms
+        known = set(catalogue(code)) | {plural_base(key) for key in catalogue(code)}
+        assert used <= known, (code, sorted(used - known))
+    # counts take the language's plural rules (the catalogue's forms), never a test for 1
+    assert not re.search(ONE_TEST, source)
     # a translated string is never built from English fragments any more
     assert not re.search(r"\bt\(\s*[`'][^`']*\$\{", source)
 
@@ -181,6 +230,25 @@ def test_the_day_panel_counts_answers_and_takes_the_annotators_goal(project):
         ack = browser.act("set_goal", goal=bad)
         assert not ack["ok"] and "whole number" in ack["error"], bad
     assert project.label("ana").day["daily_goal"] == 40  # kept, and the bad ones never saved
+
+
+def test_the_day_shows_money_only_when_the_project_pays(project):
+    widget = project.label("ana")
+    assert Browser(widget).act("submit", answer=ANSWER)["ok"]
+    assert widget.day["paid"] is False  # no "€0.00/h" for a project without pay
+    configure_pay(project, levels={2: {"per_hour": 12.0}})  # pays, from level 2 on
+    assert project.label("bo").day["paid"] is True
+
+
+def test_the_all_done_screen_comes_with_the_day_that_counts_the_last_answer(project):
+    widget = project.label("ana")
+    browser = Browser(widget)
+    updates = []  # what the browser receives: one update per action
+    widget._send = lambda message, buffers=None: updates.append(message.get("state", {}))
+    while widget.state == "labeling":
+        assert browser.act("submit", answer=ANSWER)["ok"]
+    done = next(update for update in updates if update.get("state") == "done")
+    assert done["progress"]["done"] == 6 and done["day"]["answers_today"] == 6
 
 
 # ---------------------------------------------------------------------------- the lease

@@ -107,8 +107,16 @@ def test_back_edits_with_a_new_version(project):
 
 def test_back_with_nothing_before(project):
     widget = project.label("ana")
-    ack = Browser(widget).act("back")
+    assert widget.progress["can_back"] is False  # the page turns Back off on the first item
+    browser = Browser(widget)
+    ack = browser.act("back")
     assert not ack["ok"] and "no earlier item" in widget.error
+    browser.act("submit", answer={"label": "billing"})
+    assert widget.progress["can_back"] is True
+    browser.act("back")  # the first item again: nothing before it
+    assert widget.item["editing"] and widget.progress["can_back"] is False
+    browser.act("forward")
+    assert widget.progress["can_back"] is True
 
 
 def test_skip_escalate_report(project):

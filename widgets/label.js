@@ -82,20 +82,49 @@ function append(el, ...children) {
   return el;
 }
 
+/** Replace an element's children, skipping null/false (replaceChildren() would write "null"). */
+function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
 const kbd = (text) => (text ? h("kbd", { class: "lk-kbd" }, text) : null);
 
 // ------------------------------------------------------------------------------ the app's text
 // Every word of the app's own comes from the `strings` trait (src/labelkit/ui/locales/*.json,
 // one catalogue per language, chosen by the kernel). Call t("key", {vars}) with a literal key:
-// a test checks that every key used here exists in every catalogue.
+// a test checks that every key used here exists in every catalogue. A count's string has one
+// key per plural form of the language (KEY.one, KEY.other; French also KEY.many): t("KEY",
+// {n}) picks the form for n by the language's CLDR rules (Intl.PluralRules; Babel in the
+// kernel), so French says "0 question" and English "0 questions".
 
-/** A translator over a strings getter: "{name}" placeholders are filled from `vars`. */
-function translator(getStrings) {
-  return (key, vars) => {
-    const strings = getStrings();
-    const text = strings && typeof strings[key] === "string" ? strings[key] : key;
-    return vars ? text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m)) : text;
-  };
+/** The catalogue's text for `key` ({placeholders} unfilled): for a count's key, its form for `n`. */
+function catalogueText(strings, locale, key, n) {
+  if (!strings || typeof strings !== "object") return key;
+  if (typeof strings[key] === "string") return strings[key];
+  const other = strings[`${key}.other`];
+  if (typeof other !== "string") return key;
+  let form = "other";
+  if (typeof n === "number" && Number.isFinite(n)) {
+    try {
+      form = new Intl.PluralRules(locale || "en").select(Math.abs(n));
+    } catch {
+      /* an unknown locale code: "other" */
+    }
+  }
+  return typeof strings[`${key}.${form}`] === "string" ? strings[`${key}.${form}`] : other;
+}
+
+const fillText = (text, vars) =>
+  vars ? text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m)) : text;
+
+/** A translator over getters of the strings and their locale: "{name}" placeholders are filled
+ * from `vars`; `vars.n` is the count when the key is a count's. `t.nodes(key, vars, n)` gives
+ * nodes instead (see textNodes), `n` the count when vars.n is a node. */
+function translator(getStrings, getLocale) {
+  const t = (key, vars) => fillText(catalogueText(getStrings(), getLocale(), key, vars?.n), vars);
+  t.nodes = (key, vars, n = vars?.n) => textNodes(catalogueText(getStrings(), getLocale(), key, n), vars);
+  return t;
 }
 
 /** The string as nodes, placeholders replaced by `vars` (nodes stay nodes: <strong>3</strong>). */
@@ -1121,7 +1150,7 @@ function spansQuestion(q, api) {
     clearSelection();
     api.set(kept);
     api.announce(api.t("spans.marked", { label: severity ? `${labels[labelIndex]}, ${severity}` : labels[labelIndex] }));
-    if (replaced) api.flash(api.t(replaced === 1 ? "spans.replaced_one" : "spans.replaced", { n: replaced }));
+    if (replaced) api.flash(api.t("spans.replaced", { n: replaced }));
   }
 
   function remove(index) {
@@ -1327,8 +1356,8 @@ function createView(model, el) {
     timers.delete(id);
   };
 
-  const t = translator(() => model.get("strings"));
-  const tn = (key, vars) => textNodes(t(key), vars); // a string with nodes in its placeholders
+  const t = translator(() => model.get("strings"), () => model.get("locale"));
+  const tn = t.nodes; // a string with nodes in its placeholders
   const S = {
     task: {},
     keys: {}, // action -> parsed key
@@ -1465,6 +1494,8 @@ function createView(model, el) {
     return questions().filter((q) => isAsked(q, map, S.draft)).map((q) => q.name);
   };
   const canAct = () => !S.inflight && !model.get("busy");
+  /** Whether there is an item I answered before the one shown (the kernel says so). */
+  const canBack = () => !!(model.get("progress") || {}).can_back;
   const inExam = () => model.get("state") === "exam";
   /** The finished exam's result, until the annotator closes it ({} or null: none). */
   const examResult = () => {
@@ -1493,8 +1524,8 @@ function createView(model, el) {
     annotatorEl.textContent = task.annotator ? t("header.annotator", { name: task.annotator }) : "";
     guidelinesBtn.hidden = !task.guidelines_html;
     guidelinesBody.innerHTML = typeof task.guidelines_html === "string" ? task.guidelines_html : ""; // sanitized by the kernel
-    guidelinesBtn.replaceChildren(`${t("guidelines.title")} `, kbd(keyText("guidelines")));
-    keysBtn.replaceChildren(`${t("keys.button")} `, kbd(keyText("help")));
+    fill(guidelinesBtn, `${t("guidelines.title")} `, kbd(keyText("guidelines")));
+    fill(keysBtn, `${t("keys.button")} `, kbd(keyText("help")));
   }
 
   const num = (v) => (Number.isFinite(Number(v)) ? Number(v) : 0);
@@ -1510,9 +1541,9 @@ function createView(model, el) {
   function paintProgress() {
     const p = model.get("progress") || {};
     const [today, goal] = todayAndGoal();
-    const stat = (key, value) => h("span", { class: "lk-stat" }, tn(key, { n: h("strong", {}, String(value)) }));
+    const stat = (key, value) => h("span", { class: "lk-stat" }, tn(key, { n: h("strong", {}, String(value)) }, value));
     const pct = goal > 0 ? Math.min(100, Math.round((today / goal) * 100)) : 0;
-    progressEl.replaceChildren(
+    fill(progressEl,
       stat("progress.done", num(p.done)),
       stat("progress.remaining", num(p.remaining)),
       h(
@@ -1565,8 +1596,9 @@ function createView(model, el) {
   function paintTimer() {
     const running = itemShown();
     const median = num((model.get("day") || {}).median_item_seconds);
-    timerEl.textContent = running ? mmss(performance.now() - S.itemStart) : "--:--";
-    if (median > 0) {
+    timerEl.hidden = !running; // no item, no time on it (the all-done screen, a break)
+    timerEl.textContent = running ? mmss(performance.now() - S.itemStart) : "";
+    if (running && median >= 1) {
       timerEl.append(h("span", { class: "lk-median" }, ` ${t("timer.median", { time: mmss(median * 1000) })}`));
     }
     paintLease();
@@ -1591,16 +1623,15 @@ function createView(model, el) {
     const parts = [];
     const streak = num(d.streak_days);
     if (streak > 0) {
-      parts.push(h("span", { class: "lk-day-streak" }, t(streak === 1 ? "day.streak_one" : "day.streak", { n: streak })));
+      parts.push(h("span", { class: "lk-day-streak" }, t("day.streak", { n: streak })));
     }
     parts.push(h("span", { class: "lk-day-time" }, t("day.time", { time: duration(d.active_seconds_today) })));
-    const paid = num(d.earned_week) > 0 || num(d.earned_today) > 0 || d.hourly_rate_week != null;
-    if (paid && d.currency) {
+    if (d.paid && d.currency) {
       const earned = t("day.earned", { today: money(num(d.earned_today), d.currency), week: money(num(d.earned_week), d.currency) });
       const rate = d.hourly_rate_week != null ? ` · ${t("day.rate", { rate: money(num(d.hourly_rate_week), d.currency) })}` : "";
       parts.push(h("span", { class: "lk-day-earned" }, earned + rate));
     }
-    dayEl.replaceChildren(...parts);
+    fill(dayEl, ...parts);
     paintProgress();
   }
 
@@ -1677,7 +1708,7 @@ function createView(model, el) {
       },
       t("prefs.save")
     );
-    prefsBody.replaceChildren(
+    fill(prefsBody,
       h("div", { class: "lk-prefs-title" }, t("prefs.optouts_title")),
       h("div", { class: "lk-hint" }, t("prefs.optouts_hint")),
       categories.length ? h("div", { class: "lk-optouts" }, boxes) : h("div", { class: "lk-hint" }, t("prefs.no_categories")),
@@ -1828,12 +1859,20 @@ function createView(model, el) {
     root.style.minHeight = open ? `${keymapEl.offsetTop + keymapEl.offsetHeight + 16}px` : "";
   }
 
+  /** The key map lists only the keys this task uses: a text task has no zoom, one question no
+   * Tab between questions, a task without spans no span keys, a project without exams no exam keys. */
   function paintKeymap() {
     const row = (keys, what) => h("tr", {}, h("td", {}, keys.filter(Boolean).map((k) => kbd(k))), h("td", {}, what));
     const k = keyText;
-    const hasPreference = questions().some((q) => q.type === "preference");
+    const qs = questions();
+    const has = (...types) => qs.some((q) => types.includes(q.type));
+    const digits = has("label", "multi_label", "rating", "spans") || qs.some((q) => q.type === "preference" && (q.strengths || []).length);
+    const fields = Array.isArray(S.task.fields) ? S.task.fields : [];
+    const compare = Array.isArray(S.task.compare) && S.task.compare.length === 2;
+    const sensitive = !!(model.get("wellbeing") || {}).show_support || !!S.item?.sensitive;
     const exam = inExam();
     S.keymapExam = exam;
+    const when = (applies, ...rows) => (applies ? rows : []);
     // During an exam the item is answered: skip, back, escalate and report are off.
     const actions = exam
       ? [
@@ -1851,40 +1890,38 @@ function createView(model, el) {
     const sections = [
       [t("keys.actions"), actions],
       [t("keys.questions"), [
-        [["Tab", "↓"], t("keys.next_question")],
-        [["⇧Tab", "↑"], t("keys.prev_question")],
-        [["1–9", "0"], t("keys.digits")],
-        ...(hasPreference ? [[[k("choose_a"), k("choose_b"), k("tie")], t("keys.preference")]] : []),
-        [["←", "→"], t("keys.arrows")],
-        [["⇧←", "⇧→"], t("keys.spans_extend")],
-        [["x", "Del"], t("keys.spans_remove")],
-        [["↑", "↓", "Space"], t("keys.lists")],
+        ...when(qs.length > 1, [["Tab", "↓"], t("keys.next_question")], [["⇧Tab", "↑"], t("keys.prev_question")]),
+        ...when(digits, [["1–9", "0"], t("keys.digits")]),
+        ...when(has("preference"), [[k("choose_a"), k("choose_b"), k("tie")], t("keys.preference")]),
+        ...when(has("rating", "spans"), [["←", "→"], t("keys.arrows")]),
+        ...when(has("spans"), [["⇧←", "⇧→"], t("keys.spans_extend")], [["x", "Del"], t("keys.spans_remove")]),
+        ...when(has("ranking", "taxonomy"), [["↑", "↓", "Space"], t("keys.lists")]),
       ]],
       [t("keys.view"), [
-        [[k("guidelines")], t("keys.guidelines")],
+        ...when(!!S.task.guidelines_html, [[k("guidelines")], t("keys.guidelines")]),
         [[k("level")], t("keys.level")],
         [[k("help")], t("keys.help")],
-        [[k("reveal")], t("keys.reveal")],
-        [[k("diff")], t("keys.diff")],
-        [[k("zoom")], t("keys.zoom")],
+        ...when(sensitive, [[k("reveal")], t("keys.reveal")]),
+        ...when(compare, [[k("diff")], t("keys.diff")]),
+        ...when(fields.some((f) => f.type === "image"), [[k("zoom")], t("keys.zoom")]),
         [["Esc"], t("keys.escape")],
       ]],
-      ...(exam
-        ? []
-        : [[t("keys.exam"), [
-            [["1–9", "0"], t("keys.exam_start")],
-            [[k("leave_exam")], t("keys.leave_exam")],
-          ]]]),
+      ...when(!exam && openExams().length > 0, [t("keys.exam"), [
+        [["1–9", "0"], t("keys.exam_start")],
+        [[k("leave_exam")], t("keys.leave_exam")],
+      ]]),
     ];
-    keymapBody.replaceChildren(
-      ...sections.map(([title, rows]) =>
-        h(
-          "div",
-          { class: "lk-keymap-section" },
-          h("div", { class: "lk-keymap-title" }, title),
-          h("table", {}, h("tbody", {}, rows.map(([keys, what]) => row(keys, what))))
+    fill(keymapBody,
+      ...sections
+        .filter(([, rows]) => rows.length)
+        .map(([title, rows]) =>
+          h(
+            "div",
+            { class: "lk-keymap-section" },
+            h("div", { class: "lk-keymap-title" }, title),
+            h("table", {}, h("tbody", {}, rows.map(([keys, what]) => row(keys, what))))
+          )
         )
-      )
     );
   }
 
@@ -1893,12 +1930,14 @@ function createView(model, el) {
     const exam = inExam();
     const labeling = itemShown() && !exam; // an exam item has Submit and Leave only
     const doneScreen = state === "done" && !paused() && !resultShown();
-    const act = (cls, text, action, onClick, show = true) =>
+    // `usable` false: shown, but off for now (Back on the first item), whatever canAct() says.
+    const act = (cls, text, action, onClick, show = true, usable = true) =>
       show
         ? button(
             {
               class: ["lk-action", cls],
-              disabled: !canAct(),
+              disabled: !canAct() || !usable,
+              "data-unusable": !usable,
               onclick: onClick,
               "aria-keyshortcuts": S.keySpecs[action] || null,
             },
@@ -1906,9 +1945,9 @@ function createView(model, el) {
             kbd(keyText(action))
           )
         : null;
-    actionsEl.replaceChildren(
+    fill(actionsEl,
       ...[
-        act("lk-back", t("action.back"), "back", () => back(), labeling || doneScreen),
+        act("lk-back", t("action.back"), "back", () => back(), labeling || doneScreen, canBack()),
         act("lk-forward", t("action.forward"), "forward", () => forward(), labeling && !!S.item.editing),
         act("lk-leave-exam", t("exam.leave"), "leave_exam", () => leaveExam(), exam && itemShown()),
         h("span", { class: "lk-spacer" }),
@@ -1925,7 +1964,7 @@ function createView(model, el) {
 
   function paintStatus() {
     root.classList.toggle("lk-busy", !canAct());
-    for (const b of actionsEl.querySelectorAll("button")) b.disabled = !canAct();
+    for (const b of actionsEl.querySelectorAll("button")) b.disabled = !canAct() || b.hasAttribute("data-unusable");
     if (!canAct()) {
       statusEl.textContent = t("status.saving");
       return;
@@ -1936,7 +1975,7 @@ function createView(model, el) {
     }
     const missing = collect().missing.length;
     statusEl.textContent = missing
-      ? t(missing === 1 ? "status.missing_one" : "status.missing", { n: missing })
+      ? t("status.missing", { n: missing })
       : t("status.ready", { key: keyText("submit") });
     statusEl.classList.toggle("lk-ready", !missing);
   }
@@ -1985,7 +2024,7 @@ function createView(model, el) {
         h(
           "div",
           { class: "lk-done-counts" },
-          h("span", {}, tn("done.answered", { n: h("strong", {}, String(p.done ?? 0)) })),
+          h("span", {}, tn("done.answered", { n: h("strong", {}, String(num(p.done))) }, num(p.done))),
           h(
             "span",
             {},
@@ -1995,10 +2034,10 @@ function createView(model, el) {
             })
           ),
           Number(p.remaining) > 0
-            ? h("span", {}, tn("done.remaining", { n: h("strong", {}, String(p.remaining)) }))
+            ? h("span", {}, tn("done.remaining", { n: h("strong", {}, String(p.remaining)) }, num(p.remaining)))
             : h("span", {}, t("done.complete"))
         ),
-        h("div", { class: "lk-hint" }, t("done.back_hint", { key: keyText("back") }))
+        canBack() ? h("div", { class: "lk-hint" }, t("done.back_hint", { key: keyText("back") })) : null
       )
     );
   }
@@ -2048,9 +2087,9 @@ function createView(model, el) {
       const facts = [
         t("exams.level", { level: num(x.level) }),
         t("exams.pass_rate", { pct: percent(x.pass_rate) }),
-        num(x.questions) === 1 ? t("exams.questions_one") : t("exams.questions", { n: num(x.questions) }),
+        t("exams.questions", { n: num(x.questions) }),
         x.language ? t("exams.language", { language: String(x.language) }) : null,
-        left == null ? null : num(left) === 1 ? t("exams.attempts_left_one") : t("exams.attempts_left", { n: num(left) }),
+        left == null ? null : t("exams.attempts_left", { n: num(left) }),
         x.best_score == null ? null : t("exams.best", { pct: percent(x.best_score) }),
       ];
       const label = x.in_progress ? t("exams.resume") : x.training ? t("exams.practice") : t("exams.start");
@@ -2099,7 +2138,7 @@ function createView(model, el) {
   function paintLevelButton() {
     const st = standing();
     levelBtn.hidden = st.level == null;
-    levelBtn.replaceChildren(`${t("level.button", { level: num(st.level) })} `, kbd(keyText("level")));
+    fill(levelBtn, `${t("level.button", { level: num(st.level) })} `, kbd(keyText("level")));
   }
 
   function toggleLevel(open = !S.levelOpen) {
@@ -2124,7 +2163,7 @@ function createView(model, el) {
         : t("level.gold", { pct: percent(gold.accuracy), n: num(gold.count) });
     const requires = st.next_level && typeof st.next_level.requires === "string" ? st.next_level.requires : "";
     const history = Array.isArray(st.history) ? st.history.filter((e) => e && typeof e === "object") : [];
-    levelBody.replaceChildren(
+    fill(levelBody,
       h(
         "div",
         { class: ["lk-level-summary", `lk-status-${st.status === "retry" || st.status === "suspended" ? st.status : "active"}`] },
@@ -2199,7 +2238,7 @@ function createView(model, el) {
       return;
     }
     const vars = { name: String(x.name), answered: num(x.answered), total: num(x.total) };
-    examEl.replaceChildren(
+    fill(examEl,
       h(
         "div",
         { class: "lk-exam-head" },
@@ -2238,9 +2277,7 @@ function createView(model, el) {
           ? t("result.attempts_unlimited")
           : num(left) === 0
             ? t("result.no_attempts")
-            : num(left) === 1
-              ? t("result.attempts_left_one")
-              : t("result.attempts_left", { n: num(left) });
+            : t("result.attempts_left", { n: num(left) });
     const work = model.get("state") === "labeling" && !!S.item;
     const title = r.training ? t("result.practice", { name }) : passed ? t("result.passed", { name }) : t("result.failed", { name });
     body.replaceChildren(
@@ -2348,6 +2385,7 @@ function createView(model, el) {
     }
     S.draft = initialDraft(S.task, S.item);
     S.suggested = new Set(Array.isArray(S.item.suggested) ? S.item.suggested : []);
+    if (S.item.sensitive) paintKeymap(); // its reveal key
     if (itemShown()) renderLabeling();
     paintState();
     // Bring the new item's top into view when the annotator was scrolled down to the actions:
@@ -2559,7 +2597,7 @@ function createView(model, el) {
     }
     parts.diffBtn.setAttribute("aria-pressed", String(S.diffOn));
     parts.diffBtn.classList.toggle("lk-selected", S.diffOn);
-    parts.legend.replaceChildren(
+    fill(parts.legend,
       !S.diffOn
         ? ""
         : !usable
@@ -2847,7 +2885,13 @@ function createView(model, el) {
   }
 
   const skip = () => S.item && !doublePress("skip") && send("skip");
-  const back = () => send("back");
+  function back() {
+    if (!canBack()) {
+      showNotice(t("error.no_earlier")); // said here: no need to ask the kernel
+      return;
+    }
+    send("back");
+  }
   function forward() {
     if (!S.item?.editing) {
       showNotice(t("notice.newest"));
@@ -2874,7 +2918,7 @@ function createView(model, el) {
       disturbing: t("report.disturbing"),
       "broken or unreadable": t("report.broken"),
       spam: t("report.spam"),
-      other: t("report.other"),
+      other: t("report.something_else"),
     };
     let preset = -1;
     const presets = REPORT_REASONS.map((reason, i) =>
@@ -3168,6 +3212,7 @@ function createView(model, el) {
     "change:state": () => paintState(),
     "change:progress": () => {
       paintProgress();
+      paintActions(); // Back is usable once there is an earlier item
       if (model.get("state") === "done" && !paused() && !resultShown()) renderDone();
     },
     "change:error": () => {
@@ -3189,10 +3234,14 @@ function createView(model, el) {
       else body.replaceChildren(); // the screen shown is painted again in the new language
       paintState();
     },
-    "change:day": () => paintDay(),
+    "change:day": () => {
+      paintDay();
+      if (model.get("state") === "done" && !paused() && !resultShown()) renderDone(); // its counts
+    },
     "change:lease": () => readLease(),
     "change:wellbeing": () => {
       paintWellbeing();
+      paintKeymap(); // the reveal key, when sensitive content may come
       if (S.prefsOpen) paintPrefs();
     },
     "change:pause": () => {
@@ -3206,6 +3255,7 @@ function createView(model, el) {
     "change:busy": () => paintStatus(),
     "change:standing": () => {
       paintLevelButton();
+      paintKeymap(); // the exam keys, when exams are open
       paintLevel();
       // The screens that list exams show the new list (a result's retake button too).
       if (resultShown()) renderResult();

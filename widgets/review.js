@@ -15,6 +15,7 @@
 
 const NO_ACK_MS = 30_000;
 const NOTICE_MS = 2_500;
+const MAX_HELD_KEYS = 20; // keys pressed while an action is in flight, replayed after its ack
 const CHAT_ROLES = new Set(["system", "user", "assistant", "tool"]);
 // Catalogue keys of the kernel's codes (literal, so the key test sees them).
 const MODE_TEXT = {
@@ -78,13 +79,34 @@ const kbd = (text) => h("kbd", { class: "lk-kbd" }, text);
 
 // ------------------------------------------------------------------------------ the app's text
 
-/** A translator over a strings getter: "{name}" placeholders are filled from `vars`. */
-function translator(getStrings) {
-  return (key, vars) => {
-    const strings = getStrings();
-    const text = strings && typeof strings[key] === "string" ? strings[key] : key;
-    return vars ? text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m)) : text;
-  };
+/** The catalogue's text for `key` ({placeholders} unfilled): for a count's key (KEY.one,
+ * KEY.other, … : the language's CLDR plural forms), its form for `n` (Intl.PluralRules). */
+function catalogueText(strings, locale, key, n) {
+  if (!strings || typeof strings !== "object") return key;
+  if (typeof strings[key] === "string") return strings[key];
+  const other = strings[`${key}.other`];
+  if (typeof other !== "string") return key;
+  let form = "other";
+  if (typeof n === "number" && Number.isFinite(n)) {
+    try {
+      form = new Intl.PluralRules(locale || "en").select(Math.abs(n));
+    } catch {
+      /* an unknown locale code: "other" */
+    }
+  }
+  return typeof strings[`${key}.${form}`] === "string" ? strings[`${key}.${form}`] : other;
+}
+
+const fillText = (text, vars) =>
+  vars ? text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m)) : text;
+
+/** A translator over getters of the strings and their locale: "{name}" placeholders are filled
+ * from `vars`; `vars.n` is the count when the key is a count's. `t.nodes(key, vars, n)` gives
+ * nodes instead (see textNodes), `n` the count when vars.n is a node. */
+function translator(getStrings, getLocale) {
+  const t = (key, vars) => fillText(catalogueText(getStrings(), getLocale(), key, vars?.n), vars);
+  t.nodes = (key, vars, n = vars?.n) => textNodes(catalogueText(getStrings(), getLocale(), key, n), vars);
+  return t;
 }
 
 /** The string as nodes, placeholders replaced by `vars` (nodes stay nodes: <kbd>m</kbd>). */
@@ -141,7 +163,8 @@ function fieldView(field, value, urls, t) {
       src = value.url;
     }
     if (src) {
-      const img = h("img", { class: "lk-image", alt: field.label || field.name });
+      const broken = () => img.replaceWith(h("div", { class: "lk-placeholder" }, t("image.broken")));
+      const img = h("img", { class: "lk-image", alt: field.label || field.name, onerror: broken });
       img.src = src;
       body.append(img);
     } else {
@@ -341,13 +364,11 @@ function move(list, i, by) {
 function createView(model, el) {
   const uid = `lkr${Math.random().toString(36).slice(2, 9)}`;
   const life = new AbortController();
-  const S = { inflight: null, form: null, editor: null, keymapOpen: false, noticeTimer: 0, urls: [], localError: "" };
+  // held: keys pressed while an action was in flight, in order (see holdKey).
+  const S = { inflight: null, form: null, editor: null, keymapOpen: false, noticeTimer: 0, urls: [], localError: "", held: [], paintQueued: false };
   const locale = () => model.get("locale") || "en";
-  const t = translator(() => model.get("strings"));
-  const tn = (key, vars) => textNodes(t(key), vars); // a string with nodes in its placeholders
-  /** A count's string: `one` when the language says the count that way (1 in English, 0 and
-   * 1 in French: Intl.PluralRules), else `other`; both fill {n}. */
-  const tp = (n, one, other, vars) => t(new Intl.PluralRules(locale()).select(n) === "one" ? one : other, { n, ...vars });
+  const t = translator(() => model.get("strings"), locale);
+  const tn = t.nodes; // a string with nodes in its placeholders
   const keyName = (k) => (k.startsWith("review.key.") ? t(k) : k); // "Enter" is "Entrée" in French
 
   const root = h("div", { class: "lk-root lk-review", tabindex: "0", "data-lm-suppress-shortcuts": "true", role: "region" });
@@ -373,6 +394,7 @@ function createView(model, el) {
     const timer = setTimeout(() => {
       S.inflight = null;
       showError(t("review.error.no_reply"));
+      dropHeldKeys();
     }, NO_ACK_MS);
     S.inflight = { key, timer };
     root.classList.add("lk-busy");
@@ -388,6 +410,9 @@ function createView(model, el) {
     if (!msg.ok) showError(msg.error || t("review.error.not_saved"));
     else S.localError = "";
     paintError();
+    if (S.paintQueued) paint(); // what the action brought, before the keys pressed meanwhile
+    if (msg.ok) replayHeldKeys();
+    else dropHeldKeys(); // they were meant for what the failed action would have shown
   }
 
   function showError(text) {
@@ -457,10 +482,20 @@ function createView(model, el) {
     S.urls = [];
   }
 
+  /** One paint per update from the kernel (state, entry and progress change together): a
+   * second paint in a row would revoke the first one's image URLs before they load. */
+  function schedulePaint() {
+    if (S.paintQueued) return;
+    S.paintQueued = true;
+    queueMicrotask(() => S.paintQueued && !life.signal.aborted && paint());
+  }
+
   function paint() {
+    S.paintQueued = false;
     S.form = null;
     S.editor = null;
-    revokeUrls();
+    const oldUrls = S.urls; // revoked once their images have left the page
+    S.urls = [];
     paintHeader();
     paintProgress();
     paintError();
@@ -471,6 +506,7 @@ function createView(model, el) {
     else if (s === "done") paintDone();
     else if (s === "reviewing" && entry()) paintAnswer(entry());
     else if (s === "escalations" && entry()) paintEscalation(entry());
+    for (const url of oldUrls) URL.revokeObjectURL(url);
     if (!root.contains(document.activeElement) || document.activeElement === document.body) root.focus({ preventScroll: true });
   }
 
@@ -499,8 +535,8 @@ function createView(model, el) {
         "p",
         { class: "lk-lead" },
         t("review.choose.lead", {
-          pending: tp(o.pending ?? 0, "review.choose.pending_one", "review.choose.pending"),
-          escalations: tp(o.escalations ?? 0, "review.choose.unresolved_one", "review.choose.unresolved"),
+          pending: t("review.choose.pending", { n: o.pending ?? 0 }),
+          escalations: t("review.choose.unresolved", { n: o.escalations ?? 0 }),
         })
       ),
       h(
@@ -541,7 +577,23 @@ function createView(model, el) {
       "div",
       { class: ["lk-fields", e.sensitive && "lk-sensitive"] },
       e.sensitive && h("div", { class: "lk-warning" }, t("review.sensitive")),
-      (info.fields || []).map((f) => fieldView(f, e.fields?.[f.name], S.urls, t))
+      (info.fields || []).map((f) => fieldView(f, e.fields?.[f.name], S.urls, t)),
+      metadataView(e.metadata)
+    );
+  }
+
+  /** The item's metadata (names and values are dataset text: textContent only). */
+  function metadataView(entries) {
+    if (!Array.isArray(entries) || !entries.length) return null;
+    return h(
+      "section",
+      { class: "lk-metadata" },
+      h("h4", {}, t("review.metadata")),
+      h(
+        "dl",
+        {},
+        entries.map((m) => [h("dt", {}, String(m?.name ?? "")), h("dd", {}, String(m?.value ?? ""))])
+      )
     );
   }
 
@@ -688,11 +740,52 @@ function createView(model, el) {
   // ---- keys
   function onKeyDown(e) {
     if (e.isComposing || (e.ctrlKey && e.key !== "Enter") || e.altKey || e.metaKey) return;
+    if (mustWait(e)) {
+      holdKey(e);
+      e.preventDefault();
+      e.stopPropagation();
+      return;
+    }
     const handled = handleKey(e);
     if (handled) {
       e.preventDefault();
       e.stopPropagation();
     }
+  }
+
+  const waiting = () => !!S.inflight || !!model.get("busy");
+
+  /** While an action is in flight, the keys that act wait their turn: "m" then "1" goes to the
+   * menu, then starts a queue. The key map, Esc and typing into a text box need no wait. */
+  function mustWait(e) {
+    if (S.held.length) return true; // after keys already held: keep the order
+    if (!waiting()) return false;
+    if (e.key === "?" || e.key === "Escape") return false;
+    return !(isTyping(e.target) && e.key !== "Enter");
+  }
+
+  function holdKey(e) {
+    if (e.repeat) return; // a held-down key acts once
+    if (S.held.length >= MAX_HELD_KEYS) return showNotice(t("review.notice.wait"));
+    S.held.push({ key: e.key, shiftKey: e.shiftKey, ctrlKey: e.ctrlKey });
+  }
+
+  /** The held keys, in order, as if pressed now; one that sends an action waits for its ack. */
+  function replayHeldKeys() {
+    while (S.held.length && !waiting()) {
+      const pressed = S.held.shift();
+      const focused = root.contains(document.activeElement) ? document.activeElement : root;
+      if (handleKey({ ...pressed, target: focused })) continue;
+      // Text typed ahead into the box a held key opened (the reason of a rejection).
+      if (isTyping(focused) && pressed.key.length === 1) {
+        focused.setRangeText(pressed.key, focused.selectionStart, focused.selectionEnd, "end");
+      }
+    }
+  }
+
+  function dropHeldKeys() {
+    if (S.held.length) showNotice(t("review.notice.keys_dropped", { n: S.held.length }));
+    S.held = [];
   }
 
   function handleKey(e) {
@@ -717,7 +810,6 @@ function createView(model, el) {
     }
     if (typing || (e.target.tagName === "SELECT" && key !== "Enter")) return false;
     if (key === "?") return toggleKeymap(), true;
-    if (S.inflight) return false;
     if (key === "m") return send("menu"), true;
     if (key === "e") return send("escalations"), true;
     if (s === "choose") {
@@ -744,7 +836,7 @@ function createView(model, el) {
 
   function repaintAll() {
     // The language changed (rare): everything that holds text is painted again.
-    paint();
+    schedulePaint();
     if (S.keymapOpen) toggleKeymap(true);
   }
 
@@ -752,13 +844,16 @@ function createView(model, el) {
     "change:task": paintHeader,
     "change:strings": repaintAll,
     "change:locale": repaintAll,
-    "change:state": paint,
-    "change:entry": paint,
-    "change:options": () => state() === "choose" && paint(),
+    "change:state": schedulePaint,
+    "change:entry": schedulePaint,
+    "change:options": () => state() === "choose" && schedulePaint(),
     "change:progress": paintProgress,
-    "change:error": () => (state() === "error" ? paint() : paintError()),
+    "change:error": () => (state() === "error" ? schedulePaint() : paintError()),
     "change:notice": () => showNotice(model.get("notice")),
-    "change:busy": () => root.classList.toggle("lk-busy", Boolean(model.get("busy") || S.inflight)),
+    "change:busy": () => {
+      root.classList.toggle("lk-busy", waiting());
+      if (!model.get("busy") && !S.inflight) replayHeldKeys();
+    },
     "msg:custom": (msg) => msg && msg.type === "ack" && onAck(msg),
   };
   for (const [event, fn] of Object.entries(handlers)) model.on(event, fn);
@@ -776,6 +871,7 @@ function createView(model, el) {
     life.abort();
     for (const [event, fn] of Object.entries(handlers)) model.off(event, fn);
     cancelAnimationFrame(frame);
+    S.paintQueued = false;
     clearTimeout(S.noticeTimer);
     if (S.inflight) clearTimeout(S.inflight.timer);
     revokeUrls();

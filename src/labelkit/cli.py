@@ -167,7 +167,8 @@ def stats(path, as_json):
     click.echo(f"{figures['title']} ({figures['kind']}, {figures['database']})")
     done = figures["complete"]
     total = figures["items"] or 1
-    click.echo(f"items        {figures['items']:>9}  ({figures['gold_items']} gold)")
+    # `items` leaves the gold out (they come back as hidden honeypots): say so plainly.
+    click.echo(f"items        {figures['items']:>9}  to label, {figures['gold_items']} gold")
     click.echo(
         f"complete     {done:>9}  ({100 * done / total:.1f} %, overlap {figures['overlap']})"
     )
@@ -184,11 +185,10 @@ def stats(path, as_json):
                 f"agreement    {question}: alpha {found['alpha']:.3f} ({found['level']}, "
                 f"{found['items']} items with 2+ answers)"
             )
-    if figures["unfinished_imports"]:
-        click.echo(
-            f"note: {figures['unfinished_imports']} import(s) did not finish; "
-            "run the same import again to resume"
-        )
+    unfinished = figures["unfinished_imports"]
+    if unfinished:
+        imports = "1 import" if unfinished == 1 else f"{unfinished} imports"  # the CLI is English
+        click.echo(f"note: {imports} did not finish; run the same import again to resume")
 
 
 @cli.command()

@@ -4,6 +4,11 @@
 has the same keys and placeholders (a test checks), so a new language is one more file. Dataset
 text is never translated. Which language an annotator sees: their own (annotators.locale), else
 the project's (`locale:` in project.yaml), else English.
+
+A count's string is one key per plural form its language uses, by CLDR's rules: `KEY.one`,
+`KEY.other` in English; `KEY.one` (0 and 1), `KEY.many` (a million: "de"), `KEY.other` in
+French. The count is the value `{n}` (every form shows it); `translate(locale, "KEY", n=3)`
+picks the form (Babel here, Intl.PluralRules in the browser: the same CLDR rules).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import sqlalchemy as sa
 from labelkit.errors import LabelkitError
 
 DEFAULT_LOCALE = "en"
+# CLDR plural categories: the suffixes of a count's keys ("other" is always there).
+PLURAL_FORMS = ("zero", "one", "two", "few", "many", "other")
 # {name} or {name:spec}: spec "%" is a percentage, ".2f" a decimal with 2 digits, written the
 # language's way by Babel ("85 %", "0,85" in French). The page's t() fills plain {name} only,
 # so specs are for kernel-side text (labelkit.i18n.Message).
@@ -64,8 +71,12 @@ def placeholders(text: str) -> set[str]:
 
 
 def translate(locale: str, key: str, **values) -> str:
-    """The string `key` in `locale` with its {placeholders} filled (unknown ones stay)."""
-    text = catalogue(locale).get(key, key)
+    """The string `key` in `locale` with its {placeholders} filled (unknown ones stay); for a
+    count's key, the plural form the language uses for `n`."""
+    strings = catalogue(locale)
+    text = strings.get(key)
+    if text is None:
+        text = _plural(strings, locale, key, values.get("n"))
 
     def fill(match: re.Match) -> str:
         name, spec = match.groups()
@@ -74,6 +85,23 @@ def translate(locale: str, key: str, **values) -> str:
         return _format(values[name], spec, locale)
 
     return _PLACEHOLDER.sub(fill, text)
+
+
+def _plural(strings: dict[str, str], locale: str, key: str, n) -> str:
+    """The form of the count's string `key` for `n` (its `other` form when n is no number)."""
+    other = strings.get(f"{key}.other")
+    if other is None:
+        return key
+    if isinstance(n, bool) or not isinstance(n, int | float):
+        return other
+    return strings.get(f"{key}.{_plural_rule(locale)(abs(n))}", other)
+
+
+@lru_cache(maxsize=16)
+def _plural_rule(locale: str):
+    from babel import Locale  # only when a count is said: off the kernel's start-up
+
+    return Locale.parse(locale).plural_form
 
 
 def _format(value, spec: str | None, locale: str) -> str:

@@ -132,6 +132,7 @@ def test_a_new_annotator_passes_the_exam_before_getting_work(browser, tmp_path, 
             expect(page.locator(hidden)).to_have_count(0)
         expect(page.locator(".lk-leave-exam")).to_be_visible()
         expect(page.locator(".lk-feedback")).to_have_count(0)
+        expect(page.locator(".lk-exam-bar")).not_to_contain_text("null")  # the hint, no more
         keys.press("s")  # skip is off during an exam: nothing happens
         keys.press("e")
         expect(page.locator(".lk-form")).to_have_count(0)
@@ -160,6 +161,7 @@ def test_a_new_annotator_passes_the_exam_before_getting_work(browser, tmp_path, 
         keys.press("2")
         expect(title).to_have_text("Exam basics — 0/5", timeout=TIMEOUT)
         expect(page.locator(".lk-exam-hint")).to_contain_text("scored at the end")
+        expect(page.locator(".lk-exam-bar")).not_to_contain_text("null")
         answer_exam(page, "basics", 5, right=2)
         expect(result).to_be_visible(timeout=TIMEOUT)
         expect(result).to_have_attribute("data-passed", "false")
@@ -258,6 +260,9 @@ def test_a_french_annotator_reads_their_standing_in_french(browser, tmp_path, se
     try:
         expect(page.locator(".lk-done")).to_be_visible(timeout=60_000)
         expect(page.locator(".lk-path-requires")).to_have_text(requires)
+        # Counts take French plural forms: 0 and 1 are singular.
+        expect(page.locator(".lk-done-counts")).to_contain_text("0 réponse en tout")
+        expect(page.locator(".lk-exam-facts").last).to_contain_text("5 questions")
         page.keyboard.press("l")
         panel = page.locator(".lk-level")
         expect(panel).to_be_visible()

@@ -34,6 +34,7 @@ class Day:
     currency: str
     hourly_rate_week: float | None
     median_item_seconds: float | None  # on this project, everyone's newest answers
+    paid: bool = False  # the project pays (a rate is set): without, money is not shown
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,6 +112,7 @@ def annotator_day(project, annotator: str, now: datetime | None = None) -> Day:
     while per_day.get(day, 0) >= goal and streak < STREAK_HORIZON_DAYS:
         streak, day = streak + 1, day - timedelta(days=1)
 
+    rates = pay_rates(project)
     iso = today.isocalendar()
     today_money = earnings(project, *day_bounds(today), annotator=annotator).get(annotator)
     week_money = earnings(
@@ -123,7 +125,8 @@ def annotator_day(project, annotator: str, now: datetime | None = None) -> Day:
         active_seconds_today=today_money.active_seconds if today_money else 0.0,
         earned_today=today_money.amount if today_money else 0.0,
         earned_week=week_money.amount if week_money else 0.0,
-        currency=pay_rates(project).currency,
+        currency=rates.currency,
         hourly_rate_week=week_money.hourly_rate if week_money else None,
         median_item_seconds=median_item_seconds(project),
+        paid=rates.pays,
     )

@@ -33,6 +33,12 @@ class PayRates(BaseModel):
     # Payroll warns when someone's effective hourly rate falls below this.
     hourly_floor: float | None = Field(None, ge=0)
 
+    @property
+    def pays(self) -> bool:
+        """Whether anyone is paid at all (any rate set, at any level)."""
+        rates = [self, *self.levels.values()]
+        return any(r.per_answer > 0 or r.per_hour > 0 for r in rates)
+
     def for_level(self, level: int) -> LevelRates:
         applicable = [lvl for lvl in self.levels if lvl <= level]
         if not applicable:

@@ -2,13 +2,14 @@
 
 Dataset text is hostile. Plain text travels as text (the browser sets it with textContent);
 markdown becomes HTML here, with raw HTML disabled and then sanitized by nh3 (ammonia), so the
-only HTML the browser ever inserts has passed an allow-list. Gold answers and reviewer-only
-metadata never enter a payload.
+only HTML the browser ever inserts has passed an allow-list. Gold answers never enter a payload;
+an item's metadata only enters the review app's (`metadata_payload`), never an annotator's.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import mimetypes
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,8 @@ from labelkit.store import Item
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_TEXT_CHARS = 200_000  # longer texts are cut, with a note, so a hostile item cannot hang a tab
+MAX_METADATA_CHARS = 2_000  # per value: metadata is context for a reviewer, not the item
+MAX_METADATA_ENTRIES = 100
 
 SAFE_TAGS = {
     "p", "br", "hr", "em", "strong", "b", "i", "s", "del", "code", "pre", "blockquote",
@@ -100,6 +103,20 @@ def field_payload(field_type: str, value) -> dict:
             ]
         }
     return _image_payload(value)
+
+
+def metadata_payload(metadata: dict | None) -> list[dict]:
+    """An item's metadata for reviewers and admins (the review app): [{name, value}] by name,
+    every value as text (JSON for anything but text) the page sets with textContent."""
+    entries = []
+    for name in sorted(metadata or {}, key=str)[:MAX_METADATA_ENTRIES]:
+        value = metadata[name]
+        if not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        if len(value) > MAX_METADATA_CHARS:
+            value = value[:MAX_METADATA_CHARS] + f"… [{len(value) - MAX_METADATA_CHARS} more]"
+        entries.append({"name": str(name), "value": value})
+    return entries
 
 
 def _image_payload(value) -> dict:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from labelkit.i18n import Message, catalogue, locale_for, translate
 from labelkit.review.queue import MODES, Pending, ReviewError, Reviews, resolved_items
 from labelkit.team.accounts import AccessDenied, Accounts
-from labelkit.ui.render import field_payload, task_payload
+from labelkit.ui.render import field_payload, metadata_payload, task_payload
 
 REVIEW_ROLES = ("reviewer", "admin")
 
@@ -178,6 +178,7 @@ class ReviewSession:
             "token": self.shown.token,
             "item": item.key,
             "fields": self._fields(item),
+            "metadata": metadata_payload(item.metadata),  # reviewers and admins only
             "sensitive": bool(item.sensitive),
             "annotator": answer["annotator"],
             "answer": answer["answer"] or {},
@@ -228,6 +229,7 @@ class ReviewSession:
             "token": self.shown.token,
             "item": item.key,
             "fields": self._fields(item),
+            "metadata": metadata_payload(item.metadata),  # reviewers and admins only
             "sensitive": bool(item.sensitive),
             "reasons": [
                 {"annotator": r["annotator"], "reason": r["reason"]} for r in escalation.reasons

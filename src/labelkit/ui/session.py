@@ -203,12 +203,14 @@ class LabelSession:
         position = "new"
         if self.position is not None:
             position = self.t("progress.editing", n=self.position + 1, total=len(self.history))
+        earlier = len(self.history) if self.position is None else self.position
         return {
             **mine,
             # Not project.progress(): its full count takes ~1 s at 1M items, on every submit.
             "remaining": self.project.remaining(),
             "daily_goal": self.daily_goal,
             "position": position,
+            "can_back": earlier > 0,  # an item answered before the one shown: Back works
             "lease_until": self.lease_until,
         }
 

@@ -228,6 +228,9 @@ class LabelWidget(anywidget.AnyWidget):
             self.exam = self.session.exam_progress or {}
             self.feedback = self.session.exam_feedback or {}
             self.notice = notice
+            # The day as the action just advanced it (the full refresh comes after the ack):
+            # a screen showing today's count never lags the item's.
+            self.day = dict(self.session.day.figures)
             self.lease = self.session.lease()
             self.pause = dict(self.session.pause)
             self.busy = False
